@@ -260,9 +260,7 @@ SAGA_NAME_PATTERN = r"^[a-z][a-z0-9_-]{0,62}$"
 class Step(_Model):
     """One step: an action and what undoes it."""
 
-    name: str = Field(
-        pattern=STEP_NAME_PATTERN, description="Unique step name (a CEL identifier)."
-    )
+    name: str = Field(pattern=STEP_NAME_PATTERN, description="Unique step name (a CEL identifier).")
     description: str | None = Field(default=None, description="What the step does.")
     action: Request = Field(description="The HTTP call that does the step's work.")
     compensation: Request | Literal["none"] | None = Field(

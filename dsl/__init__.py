@@ -1,0 +1,1 @@
+"""The saga language: models, loader, checks, expressions. Never imports temporalio."""

@@ -1,0 +1,1 @@
+"""The saga runtime on Temporal. Importing this package imports nothing heavy."""

@@ -1,0 +1,46 @@
+"""The `saga` command line.
+
+Subcommands register themselves from two modules: `dsl.commands` (validate, schema,
+graph: no Temporal import, so `saga validate` starts fast) and `interpreter.commands`
+(run, status, worker, dev, ...: imported only when one of them is used).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+
+DSL_COMMANDS = ("validate", "schema", "graph")
+
+
+def build_parser(command: str | None) -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="saga",
+        description="Declarative sagas over HTTP services, run on Temporal.",
+    )
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    from dsl import commands as dsl_commands
+
+    dsl_commands.register(sub)
+    if command not in DSL_COMMANDS:
+        from interpreter import commands as runtime_commands
+
+        runtime_commands.register(sub)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args_list = list(sys.argv[1:] if argv is None else argv)
+    command = next((a for a in args_list if not a.startswith("-")), None)
+    args = build_parser(command).parse_args(args_list)
+    try:
+        code: int = args.handler(args)
+    except KeyboardInterrupt:
+        print("Interrupted.", file=sys.stderr)
+        return 130
+    return code
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,165 @@
+"""What the workflow, the activity, the worker and the CLI agree on.
+
+Plain dataclasses and string enums only (no temporalio import), so both the
+workflow sandbox and the client can use them, and Temporal's default JSON data
+converter carries them.
+
+Names are part of the wire contract with running sagas: changing one breaks them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any
+
+__all__ = [
+    "ACTIVITY_NAME",
+    "DEFAULT_TASK_QUEUE",
+    "ERROR_TYPES",
+    "QUERY_REPORT",
+    "UPDATE_RESUME",
+    "WORKFLOW_NAME",
+    "HttpCall",
+    "HttpResult",
+    "ResumeRequest",
+    "SagaReport",
+    "SagaRunInput",
+    "SagaStatus",
+    "StepReport",
+    "StepStatus",
+]
+
+WORKFLOW_NAME = "Saga"
+ACTIVITY_NAME = "saga.http"
+QUERY_REPORT = "report"
+UPDATE_RESUME = "resume"
+DEFAULT_TASK_QUEUE = "sagas"
+
+SEARCH_ATTRIBUTE_NAME = "SagaName"
+SEARCH_ATTRIBUTE_STATUS = "SagaStatus"
+
+
+class SagaStatus(StrEnum):
+    RUNNING = "RUNNING"
+    COMPENSATING = "COMPENSATING"
+    PARKED = "PARKED"
+    COMPLETED = "COMPLETED"
+    COMPENSATED = "COMPENSATED"
+    COMPENSATION_FAILED = "COMPENSATION_FAILED"
+
+
+class StepStatus(StrEnum):
+    PENDING = "PENDING"
+    RUNNING = "RUNNING"
+    SUCCEEDED = "SUCCEEDED"
+    FAILED = "FAILED"
+    SKIPPED = "SKIPPED"
+    CANCELLED = "CANCELLED"
+    COMPENSATING = "COMPENSATING"
+    COMPENSATED = "COMPENSATED"
+    COMPENSATION_FAILED = "COMPENSATION_FAILED"
+
+
+# The ApplicationError type with which a saga that did not complete fails its workflow;
+# the error's details[0] is the SagaReport as a dict.
+ERROR_TYPES = {
+    SagaStatus.COMPENSATED: "SagaCompensated",
+    SagaStatus.COMPENSATION_FAILED: "SagaCompensationFailed",
+}
+INVALID_INPUT_ERROR = "SagaInvalidInput"
+
+
+@dataclass
+class SagaRunInput:
+    """The workflow's argument: an immutable snapshot of the definition, and the input."""
+
+    definition: dict[str, Any]
+    """The saga as `Saga.model_dump(mode="json", by_alias=True, exclude_none=True)`."""
+    input: Any = None
+    definition_hash: str = ""
+    """sha256 of the canonical definition JSON, also in the workflow memo."""
+
+
+@dataclass
+class StepReport:
+    name: str
+    status: StepStatus = StepStatus.PENDING
+    attempts: int = 0
+    """Attempts of the action, as Temporal counted them."""
+    compensation_attempts: int = 0
+    last_error: str | None = None
+    compensation_error: str | None = None
+    started_at: str | None = None
+    """ISO 8601 UTC, workflow time."""
+    finished_at: str | None = None
+    compensated_at: str | None = None
+
+
+@dataclass
+class SagaReport:
+    saga_id: str
+    saga_name: str
+    status: SagaStatus = SagaStatus.RUNNING
+    reason: str | None = None
+    """Why the saga did not complete: 'failure', 'cancel', 'timeout' or 'invalid_input'."""
+    failed_step: str | None = None
+    error: str | None = None
+    steps: list[StepReport] = field(default_factory=list)
+    output: Any = None
+    compensation_failures: list[str] = field(default_factory=list)
+    """One line per compensation that failed for good: 'step: error'."""
+    started_at: str | None = None
+    finished_at: str | None = None
+
+
+@dataclass
+class ResumeRequest:
+    """`saga resume ID --retry` (retry: True) or `--skip STEP` (skip: the step names)."""
+
+    retry: bool = False
+    skip: list[str] = field(default_factory=list)
+
+
+@dataclass
+class HttpCall:
+    """One rendered request, the activity's argument. Secrets stay as names."""
+
+    saga_id: str
+    step: str
+    kind: str
+    """'action' or 'compensation'."""
+    method: str
+    service: str | None
+    """Set when the target is a service, so the worker can apply SAGA_SERVICE_<NAME>_URL."""
+    base_url: str
+    """The service's url from the definition, or the absolute url."""
+    path: str = ""
+    query: dict[str, str] = field(default_factory=dict)
+    headers: dict[str, str] = field(default_factory=dict)
+    secret_headers: dict[str, str] = field(default_factory=dict)
+    """Header name -> secret name, resolved by the worker."""
+    auth: dict[str, Any] | None = None
+    """{'bearer': SECRET} or {'basic': {'username': str, 'password': SECRET}}."""
+    json_body: Any = None
+    has_json: bool = False
+    body: str | None = None
+    content_type: str | None = None
+    idempotency_key: str | None = None
+    expect: list[int | str] = field(default_factory=lambda: ["2xx"])
+    retry_on_status: list[int | str] = field(default_factory=list)
+    success: Any = None
+    """The `success` template (uncompiled) evaluated in the activity, or None."""
+    output: Any = None
+    """The `output` template (uncompiled) evaluated in the activity, or None."""
+    has_output: bool = False
+    context: dict[str, Any] = field(default_factory=dict)
+    """The variables `success` and `output` read besides `response`."""
+
+
+@dataclass
+class HttpResult:
+    """What the activity returns: only the step's output enters the history."""
+
+    status: int
+    output: Any = None
