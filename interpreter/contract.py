@@ -79,6 +79,8 @@ class SagaRunInput:
     input: Any = None
     definition_hash: str = ""
     """sha256 of the canonical definition JSON, also in the workflow memo."""
+    search_attributes: bool = False
+    """True when the namespace has SagaName and SagaStatus, so the workflow may upsert them."""
 
 
 @dataclass
@@ -163,3 +165,5 @@ class HttpResult:
 
     status: int
     output: Any = None
+    attempt: int = 1
+    """The attempt that succeeded (Temporal's count, 1-based)."""
