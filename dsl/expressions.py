@@ -68,7 +68,28 @@ def _compile_error(source: str, error: Exception) -> tuple[str, int]:
     lines = source.split("\n")
     offset = sum(len(lines[i]) + 1 for i in range(min(line - 1, len(lines)))) + col - 1
     message = re.sub(r" \(in container ''\)", "", message)
-    return message.replace("Syntax error: ", "syntax error: "), max(offset, 0)
+    undeclared = re.match(r"undeclared reference to '([\w.]+)'", message)
+    if undeclared is None:
+        return _plain(message), max(offset, 0)
+    return _undeclared(undeclared[1], source, offset)
+
+
+def _undeclared(name: str, source: str, offset: int) -> tuple[str, int]:
+    """CEL says 'undeclared reference' for unknown variables and functions alike, and
+    points at the last `.`; say which it is, and point at the name."""
+    root = name.split(".")[0]
+    found = re.search(rf"\b{re.escape(root)}\b", source)
+    offset = found.start() if found else offset
+    if re.search(rf"\b{re.escape(root)}\s*\(", source):
+        return f"unknown function {root!r}, or wrong arguments to it", offset
+    return f"unknown variable {root!r} (the variables are {', '.join(VARIABLES)})", offset
+
+
+def _plain(message: str) -> str:
+    """CEL's parser messages, without the grammar's list of expected tokens."""
+    message = message.replace("Syntax error: ", "syntax error: ").split(" expecting ")[0]
+    message = message.replace("mismatched input '<EOF>'", "unexpected end of the expression")
+    return re.sub(r"(?:mismatched|extraneous) input ('[^']*')", r"unexpected \1", message)
 
 
 # --- lexical references -------------------------------------------------------------

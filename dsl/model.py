@@ -57,8 +57,8 @@ def parse_duration(value: object) -> timedelta:
         return value
     if not isinstance(value, str):
         raise ValueError(f"a duration is a string such as '10s' or '1h30m', not {value!r}")
-    match = _DURATION_RE.match(value.strip())
-    if not value.strip() or match is None:
+    match = _DURATION_RE.fullmatch(value)
+    if not value or match is None:
         raise ValueError(f"invalid duration {value!r}: use a form such as '250ms', '10s', '1h30m'")
     hours, minutes, seconds, millis = (int(part or 0) for part in match.groups())
     return timedelta(hours=hours, minutes=minutes, seconds=seconds, milliseconds=millis)
@@ -94,7 +94,7 @@ Method = Literal["GET", "POST", "PUT", "PATCH", "DELETE"]
 MUTATING_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 
 StatusSpec = Annotated[
-    int | Annotated[str, Field(pattern=r"^[1-5]xx$")],
+    Annotated[int, Field(ge=100, le=599)] | Annotated[str, Field(pattern=r"^[1-5]xx$")],
     Field(description="An HTTP status (e.g. 201) or a class of statuses (e.g. '2xx')."),
 ]
 
@@ -253,6 +253,13 @@ class Defaults(_Model):
     )
 
 
+def _not_a_bool(value: object) -> object:
+    # `true == 1` in Python; JSON Schema's `const: 1` rightly refuses `true`.
+    if isinstance(value, bool):
+        raise ValueError(f"the version is a number, not {value!r}")
+    return value
+
+
 STEP_NAME_PATTERN = r"^[a-z_][a-z0-9_]*$"
 SAGA_NAME_PATTERN = r"^[a-z][a-z0-9_-]{0,62}$"
 
@@ -295,7 +302,9 @@ class Saga(_Model):
     schema_ref: str | None = Field(
         default=None, alias="$schema", description="The JSON Schema of this file (ignored)."
     )
-    version: Literal[1] = Field(description="The DSL version; always 1.")
+    version: Annotated[Literal[1], BeforeValidator(_not_a_bool)] = Field(
+        description="The DSL version; always 1."
+    )
     name: str = Field(pattern=SAGA_NAME_PATTERN, description="The saga's name.")
     description: str | None = Field(default=None, description="What the saga does.")
     input: dict[str, Any] | None = Field(

@@ -68,6 +68,7 @@ ERROR_TYPES = {
     SagaStatus.COMPENSATION_FAILED: "SagaCompensationFailed",
 }
 INVALID_INPUT_ERROR = "SagaInvalidInput"
+INVALID_DEFINITION_ERROR = "SagaInvalidDefinition"
 
 
 @dataclass
@@ -96,6 +97,8 @@ class StepReport:
     """ISO 8601 UTC, workflow time."""
     finished_at: str | None = None
     compensated_at: str | None = None
+    compensation_skipped: bool = False
+    """True when an operator skipped the failed compensation (`saga resume --skip`)."""
 
 
 @dataclass
@@ -150,6 +153,8 @@ class HttpCall:
     idempotency_key: str | None = None
     expect: list[int | str] = field(default_factory=lambda: ["2xx"])
     retry_on_status: list[int | str] = field(default_factory=list)
+    timeout_seconds: float | None = None
+    """The per-attempt timeout of the request itself."""
     success: Any = None
     """The `success` template (uncompiled) evaluated in the activity, or None."""
     output: Any = None

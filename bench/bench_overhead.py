@@ -1,0 +1,442 @@
+"""Interpreter overhead: bench/sagas/trip-5.yaml against bench/handwritten.py.
+
+    python bench/bench_overhead.py [--rounds 5] [--sagas 200] [--quick] [--profile]
+
+One dev server (the pip-installed `temporal` binary), one loopback DemoService, one
+worker subprocess per variant with the same settings; the variants take turns in every
+round (A B A B ...), after one warm-up round that is not counted. Per variant and round:
+
+- throughput: `--sagas` successful sagas, `--concurrency` in flight: sagas/s, p50/p95
+  end-to-end latency (start to result, as a client sees it), worker and server CPU per saga;
+- compensation: `--failures` sagas whose step 4 fails (HTTP 402), so steps 3, 2, 1 are
+  compensated: sagas/s and latency;
+- serial: `--serial` sagas one at a time: latency without queueing;
+- history: events and bytes per saga, read back from the server.
+
+Figures are medians over rounds; ratios are DSL / hand-written. `--unsandboxed` adds
+both workflows run outside Temporal's sandbox (the sandbox's cost); `--profile` samples
+each worker with py-spy during an extra throughput phase. Figures go to
+bench/results/overhead.json (or `--out`).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import signal
+import subprocess
+import sys
+import tempfile
+import uuid
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+import _harness as h  # noqa: E402
+from handwritten import WORKFLOW_NAME as HANDWRITTEN_WORKFLOW  # noqa: E402
+from handwritten import TripInput  # noqa: E402
+from temporalio.client import Client, WorkflowFailureError  # noqa: E402
+
+from interpreter.contract import WORKFLOW_NAME, SagaRunInput  # noqa: E402
+from interpreter.demo import DemoService  # noqa: E402
+
+SAGA_FILE = h.SAGAS_DIR / "trip-5.yaml"
+BASELINE = "handwritten"
+COMPENSATED = {"SagaCompensated"}
+SAMPLE_INPUT = {"trip_id": "t-1", "traveller": "ada", "amount": 120}
+
+
+@dataclass
+class Variant:
+    """One worker under test and how to start its workflow."""
+
+    name: str
+    kind: str
+    runner: str
+    task_queue: str
+    worker: h.WorkerProcess | None = None
+
+    @property
+    def baseline(self) -> str:
+        return BASELINE if self.runner == "default" else f"{BASELINE}-{self.runner}"
+
+
+class Driver:
+    """Starts sagas of either variant against a given DemoService and times them."""
+
+    def __init__(self, client: Client, definition: dict[str, Any]) -> None:
+        self.client = client
+        self.definition = definition
+
+    def starter(self, variant: Variant, service: DemoService) -> Callable[[str], Awaitable[Any]]:
+        if variant.kind == "dsl":
+            snapshot = h.with_service_urls(self.definition, service.url)
+            digest = h.definition_hash(snapshot)
+
+            def start_dsl(wid: str) -> Awaitable[Any]:
+                arg = SagaRunInput(snapshot, {**SAMPLE_INPUT, "trip_id": wid}, digest)
+                return self.client.start_workflow(
+                    WORKFLOW_NAME, arg, id=wid, task_queue=variant.task_queue
+                )
+
+            return start_dsl
+
+        def start_handwritten(wid: str) -> Awaitable[Any]:
+            arg = TripInput(service.url, wid, "ada", SAMPLE_INPUT["amount"])
+            return self.client.start_workflow(
+                HANDWRITTEN_WORKFLOW, arg, id=wid, task_queue=variant.task_queue
+            )
+
+        return start_handwritten
+
+    async def batch(
+        self, variant: Variant, service: DemoService, count: int, limit: int, fails: bool
+    ) -> dict[str, Any]:
+        """Run `count` sagas, `limit` at a time; wall time, latencies, CPU, sample ids."""
+        start = self.starter(variant, service)
+        ids = [f"{variant.name}-{uuid.uuid4().hex[:12]}" for _ in range(count)]
+        latencies: list[float] = []
+
+        async def one(wid: str) -> None:
+            began = h.now()
+            handle = await start(wid)
+            await _outcome(handle, fails)
+            latencies.append(h.now() - began)
+
+        assert variant.worker is not None
+        cpu = _cpu_marks(variant.worker)
+        began = h.now()
+        await h.bounded(limit, [lambda wid=wid: one(wid) for wid in ids])
+        wall = h.now() - began
+        worker_cpu, server_cpu = (
+            after - before for before, after in zip(cpu, _cpu_marks(variant.worker), strict=True)
+        )
+        return {
+            "sagas": count,
+            "wall_s": wall,
+            "sagas_per_s": count / wall,
+            "p50_ms": h.percentile(latencies, 50) * 1000,
+            "p95_ms": h.percentile(latencies, 95) * 1000,
+            "worker_cpu_ms_per_saga": worker_cpu / count * 1000,
+            "server_cpu_ms_per_saga": server_cpu / count * 1000,
+            "ids": ids[:3],
+        }
+
+
+def _cpu_marks(worker: h.WorkerProcess) -> tuple[float, float]:
+    server = h.dev_server_meter()
+    return worker.meter.cpu_seconds(), server.cpu_seconds() if server else 0.0
+
+
+async def _outcome(handle: Any, fails: bool) -> None:
+    try:
+        await handle.result()
+    except WorkflowFailureError as error:
+        kind = getattr(error.cause, "type", None)
+        if not fails or kind not in COMPENSATED:
+            raise SystemExit(
+                f"Error: saga {handle.id} failed unexpectedly: {error.cause}"
+            ) from None
+        return
+    if fails:
+        raise SystemExit(f"Error: saga {handle.id} completed but was meant to be compensated")
+
+
+async def measure_round(
+    driver: Driver, variant: Variant, services: dict[str, DemoService], args: argparse.Namespace
+) -> dict[str, Any]:
+    ok, failing = services["ok"], services["failing"]
+    figures = {
+        "throughput": await driver.batch(variant, ok, args.sagas, args.concurrency, False),
+        "compensation": await driver.batch(variant, failing, args.failures, args.concurrency, True),
+        "serial": await driver.batch(variant, ok, args.serial, 1, False),
+    }
+    _check_compensated(failing)
+    for phase in ("throughput", "compensation"):
+        samples = [await h.history_figures(driver.client, wid) for wid in figures[phase].pop("ids")]
+        figures[phase]["history"] = {key: h.median([s[key] for s in samples]) for key in samples[0]}
+    figures["serial"].pop("ids")
+    ok.reset()
+    failing.reset()
+    _fail_step_four(failing)
+    return figures
+
+
+def _check_compensated(failing: DemoService) -> None:
+    left = {name: items for name, items in failing.resources.items() if name != "payments"}
+    if any(left.values()):
+        raise SystemExit(f"Error: compensation left resources behind: {left}")
+
+
+def _fail_step_four(service: DemoService) -> None:
+    service.fail(method="POST", path_prefix="/payments", status=402, times=None)
+
+
+def summarize(rounds: list[dict[str, Any]], variants: list[Variant]) -> dict[str, Any]:
+    """Medians over rounds per variant, and ratios against each variant's baseline."""
+    metrics = {
+        "throughput_sagas_per_s": ("throughput", "sagas_per_s"),
+        "p50_ms": ("throughput", "p50_ms"),
+        "p95_ms": ("throughput", "p95_ms"),
+        "serial_p50_ms": ("serial", "p50_ms"),
+        "serial_p95_ms": ("serial", "p95_ms"),
+        "compensation_sagas_per_s": ("compensation", "sagas_per_s"),
+        "compensation_p50_ms": ("compensation", "p50_ms"),
+        "compensation_p95_ms": ("compensation", "p95_ms"),
+        "worker_cpu_ms_per_saga": ("throughput", "worker_cpu_ms_per_saga"),
+        "server_cpu_ms_per_saga": ("throughput", "server_cpu_ms_per_saga"),
+    }
+    medians: dict[str, dict[str, float]] = {}
+    for variant in variants:
+        rows = [r[variant.name] for r in rounds]
+        medians[variant.name] = {
+            key: h.median([row[phase][field] for row in rows])
+            for key, (phase, field) in metrics.items()
+        }
+        medians[variant.name]["events_success"] = rows[0]["throughput"]["history"]["events"]
+        medians[variant.name]["events_compensation"] = rows[0]["compensation"]["history"]["events"]
+        medians[variant.name]["history_bytes_success"] = rows[0]["throughput"]["history"][
+            "history_bytes"
+        ]
+    ratios = {}
+    for variant in variants:
+        if variant.kind == "dsl":
+            base = medians[variant.baseline]
+            ratios[variant.name] = {
+                key: medians[variant.name][key] / base[key] for key in medians[variant.name]
+            }
+            ratios[variant.name]["per_round_throughput_ratios"] = [
+                r[variant.name]["throughput"]["sagas_per_s"]
+                / r[variant.baseline]["throughput"]["sagas_per_s"]
+                for r in rounds
+            ]
+    return {"medians": medians, "ratios_vs_handwritten": ratios}
+
+
+def targets(summary: dict[str, Any]) -> dict[str, Any]:
+    dsl, base = summary["medians"]["dsl"], summary["medians"][BASELINE]
+    ratio = summary["ratios_vs_handwritten"]["dsl"]["throughput_sagas_per_s"]
+    return {
+        "throughput_ratio_at_least_0.95": {"value": ratio, "met": ratio >= 0.95},
+        "events_at_most_handwritten_plus_2": {
+            "success": dsl["events_success"] - base["events_success"],
+            "compensation": dsl["events_compensation"] - base["events_compensation"],
+            "met": dsl["events_success"] <= base["events_success"] + 2
+            and dsl["events_compensation"] <= base["events_compensation"] + 2,
+        },
+    }
+
+
+def report(summary: dict[str, Any], goals: dict[str, Any]) -> None:
+    medians = summary["medians"]
+    names = list(medians)
+    print(f"\n{'median over rounds':30}" + "".join(f"{n:>24}" for n in names))
+    for key in medians[names[0]]:
+        print(f"{key:30}" + "".join(f"{medians[n][key]:24.2f}" for n in names))
+    for name, ratios in summary["ratios_vs_handwritten"].items():
+        print(f"\nratios {name} / its hand-written baseline:")
+        for key, value in ratios.items():
+            shown = (
+                ", ".join(f"{v:.3f}" for v in value) if isinstance(value, list) else f"{value:.3f}"
+            )
+            print(f"  {key:32} {shown}")
+    for goal, state in goals.items():
+        print(f"target {goal}: {'met' if state['met'] else 'NOT met'} ({state})")
+
+
+async def profile(
+    driver: Driver,
+    variants: list[Variant],
+    services: dict[str, DemoService],
+    args: argparse.Namespace,
+) -> dict[str, Any]:
+    """Sample each worker with py-spy during one throughput phase."""
+    if args.profile_dir is not None:
+        args.profile_dir.mkdir(parents=True, exist_ok=True)
+        return {
+            v.name: await _profile_one(driver, v, services, args, args.profile_dir)
+            for v in variants
+        }
+    with tempfile.TemporaryDirectory() as tmp:
+        return {v.name: await _profile_one(driver, v, services, args, Path(tmp)) for v in variants}
+
+
+async def _profile_one(
+    driver: Driver,
+    variant: Variant,
+    services: dict[str, DemoService],
+    args: argparse.Namespace,
+    folder: Path,
+) -> dict[str, Any]:
+    assert variant.worker is not None
+    folded = folder / f"profile-{variant.name}.txt"
+    command = [h.binary("py-spy"), "record", "--pid", str(variant.worker.meter.pid)]
+    command += ["--format", "raw", "--rate", "200", "--gil", "--nonblocking"]
+    spy = subprocess.Popen(
+        [*command, "--output", str(folded)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    await asyncio.sleep(1.0)  # py-spy attaches
+    await driver.batch(variant, services["ok"], args.sagas, args.concurrency, False)
+    spy.send_signal(signal.SIGINT)  # py-spy writes its file on SIGINT
+    spy.wait(timeout=60)
+    services["ok"].reset()
+    return profile_shares(folded)
+
+
+# Where a worker's CPU goes: each py-spy sample (GIL holder only) counts once, in the
+# first category whose test its stack passes.
+PROFILE_CATEGORIES: list[tuple[str, tuple[str, ...]]] = [
+    ("sandbox: compile workflow module source", ("source_to_code",)),
+    ("sandbox: re-import workflow module", ("_runner.py", "Importer._import")),
+    ("workflow code: interpreter/workflow.py", ("interpreter/workflow.py",)),
+    ("workflow code: hand-written", ("HandWrittenTrip.",)),
+    ("workflow code: SDK only", ("_WorkflowInstanceImpl.activate",)),
+    ("sandbox: other", ("workflow_sandbox/",)),
+    ("activity: heartbeats", ("record_activity_heartbeat",)),
+    ("activity: HTTP call", ("temporalio/worker/_activity.py",)),
+    ("SDK bridge: polls and completions", ("temporalio/bridge/",)),
+    ("payload conversion", ("temporalio/converter/",)),
+    ("asyncio event loop", ("asyncio/",)),
+]
+# Inclusive shares of the project's own code, whatever category holds it.
+PROFILE_MODULES = (
+    "interpreter/workflow.py",
+    "interpreter/calls.py",
+    "interpreter/plan.py",
+    "dsl/expressions.py",
+    "dsl/model.py",
+    "pydantic",
+    "jsonschema",
+    "interpreter/activities.py",
+    "httpx",
+)
+
+
+def profile_shares(folded: Path) -> dict[str, Any]:
+    """Shares of the samples per category (exclusive) and per module (inclusive)."""
+    total = 0
+    categories = dict.fromkeys([name for name, _ in PROFILE_CATEGORIES] + ["other"], 0)
+    modules = dict.fromkeys(PROFILE_MODULES, 0)
+    for line in folded.read_text().splitlines():
+        stack, _, text = line.rpartition(" ")
+        count = int(text)
+        total += count
+        name = next(
+            (n for n, tests in PROFILE_CATEGORIES if all(t in stack for t in tests)), "other"
+        )
+        categories[name] += count
+        for module in PROFILE_MODULES:
+            modules[module] += count if module in stack else 0
+    share = lambda n: round(n / total, 3) if total else 0.0  # noqa: E731
+    return {
+        "samples": total,
+        "categories": {k: share(v) for k, v in categories.items() if v},
+        "modules_inclusive": {k: share(v) for k, v in modules.items() if v},
+    }
+
+
+async def run(args: argparse.Namespace) -> dict[str, Any]:
+    definition = h.load_definition(SAGA_FILE)
+    runners = ["default", "unsandboxed"] if args.unsandboxed else ["default"]
+    variants = [
+        Variant(
+            f"{kind}{'' if runner == 'default' else '-' + runner}",
+            kind,
+            runner,
+            f"bench-{kind}-{runner}-{uuid.uuid4().hex[:6]}",
+        )
+        for runner in runners
+        for kind in ("dsl", BASELINE)
+    ]
+    async with h.dev_server() as env:
+        address = env.client.service_client.config.target_host
+        with DemoService("ok").start() as ok, DemoService("failing").start() as failing:
+            _fail_step_four(failing)
+            services = {"ok": ok, "failing": failing}
+            driver = Driver(env.client, definition)
+            for variant in variants:
+                variant.worker = h.WorkerProcess(
+                    variant.kind,
+                    address,
+                    variant.task_queue,
+                    runner=variant.runner,
+                    bytecode_cache=not args.no_bytecode_cache,
+                    max_concurrent_activities=args.max_concurrent_activities,
+                    max_concurrent_workflow_tasks=args.max_concurrent_workflow_tasks,
+                ).start()
+            try:
+                return await _measure(driver, variants, services, args)
+            finally:
+                for variant in variants:
+                    if variant.worker is not None:
+                        variant.worker.stop()
+
+
+async def _measure(
+    driver: Driver,
+    variants: list[Variant],
+    services: dict[str, DemoService],
+    args: argparse.Namespace,
+) -> dict[str, Any]:
+    for variant in variants:  # warm-up: imports, sandbox, connections
+        await measure_round(driver, variant, services, args)
+    rounds = []
+    for number in range(args.rounds):
+        row = {}
+        for variant in variants:
+            row[variant.name] = await measure_round(driver, variant, services, args)
+        rounds.append(row)
+        print(
+            f"round {number + 1}/{args.rounds}: "
+            + ", ".join(f"{n} {r['throughput']['sagas_per_s']:.1f}/s" for n, r in row.items()),
+            flush=True,
+        )
+    summary = summarize(rounds, variants)
+    figures: dict[str, Any] = {"rounds": rounds, **summary, "targets": targets(summary)}
+    figures["worker_peak_rss_mib"] = {
+        v.name: v.worker.meter.peak_rss_mib() for v in variants if v.worker
+    }
+    if args.profile:
+        figures["profile"] = await profile(driver, variants, services, args)
+    return figures
+
+
+def parse(argv: list[str]) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description="Interpreter overhead against hand-written.")
+    parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--sagas", type=int, default=200, help="sagas per throughput phase")
+    parser.add_argument("--failures", type=int, default=60, help="sagas per compensation phase")
+    parser.add_argument("--serial", type=int, default=20, help="sagas run one at a time")
+    parser.add_argument("--concurrency", type=int, default=20, help="sagas in flight")
+    parser.add_argument("--max-concurrent-activities", type=int, default=100)
+    parser.add_argument("--max-concurrent-workflow-tasks", type=int, default=100)
+    parser.add_argument("--unsandboxed", action="store_true", help="add unsandboxed variants")
+    parser.add_argument("--profile", action="store_true", help="py-spy each worker afterwards")
+    parser.add_argument("--profile-dir", type=Path, help="keep py-spy's folded stacks here")
+    parser.add_argument(
+        "--no-bytecode-cache",
+        action="store_true",
+        help="workers without cached bytecode (PYTHONDONTWRITEBYTECODE=1, no .pyc)",
+    )
+    parser.add_argument("--quick", action="store_true", help="tiny sizes, for the smoke test")
+    parser.add_argument("--out", type=Path, default=h.RESULTS_DIR / "overhead.json")
+    args = parser.parse_args(argv)
+    if args.quick:
+        args.rounds, args.sagas, args.failures, args.serial, args.concurrency = 1, 4, 2, 2, 2
+    return args
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = parse(sys.argv[1:] if argv is None else argv)
+    figures = asyncio.run(run(args))
+    report(figures, figures["targets"])
+    h.write_results(args.out, h.command_line(), figures)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,399 @@
+"""Scale: long sequences, wide fan-outs, many sagas at once, big outputs.
+
+    python bench/bench_scale.py [--steps 200] [--width 50] [--concurrent 500] [--quick]
+
+Every scenario gets a fresh worker subprocess (the project's `build_worker`, SDK default
+slots), so its peak RSS (VmHWM) is the scenario's own. Scenarios:
+
+- sequence: a `--steps` step sequence, each step reading the previous one's output;
+  once to completion, once failing at the last step (every other step compensated);
+- fanout: one step, `--width` steps after it at once, one step joining them;
+- concurrent: `--concurrent` 5-step sagas started at once on one worker, with the
+  hand-written workflow of bench/handwritten.py as the baseline, same settings;
+- outputs: steps whose output is a large response body, and a saga output that gathers
+  them, below and above Temporal's 2 MB payload limit: what the interpreter does.
+
+Ratios: per-step time of the long sequence against the 5-step saga's (growth with
+length), fan-out wall time against one step's, concurrent throughput against the
+hand-written baseline. History events, history bytes and the largest payload are read
+back from the server and set against Temporal's limits to say where the first limit is
+hit. Figures go to bench/results/scale.json (or `--out`).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import sys
+import tempfile
+import uuid
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+import _harness as h  # noqa: E402
+from handwritten import WORKFLOW_NAME as HANDWRITTEN_WORKFLOW  # noqa: E402
+from handwritten import TripInput  # noqa: E402
+from temporalio.client import Client, WorkflowFailureError  # noqa: E402
+
+from interpreter.contract import WORKFLOW_NAME, SagaRunInput  # noqa: E402
+from interpreter.demo import DemoService  # noqa: E402
+
+# Temporal's defaults (server dynamic config): a warning, then an error that ends the run.
+LIMITS = {
+    "history_events_warn": 10_240,
+    "history_events_error": 51_200,
+    "history_bytes_warn": 10 * 2**20,
+    "history_bytes_error": 50 * 2**20,
+    "payload_bytes_warn": 512 * 2**10,
+    "payload_bytes_error": 2 * 2**20,
+}
+TRIP_INPUT = {"trip_id": "t-1", "traveller": "ada", "amount": 120}
+
+
+# --- generated sagas ------------------------------------------------------------------
+
+
+def _step(name: str, collection: str, body: Any, after: list[str] | None = None) -> dict[str, Any]:
+    step: dict[str, Any] = {
+        "name": name,
+        "action": {"service": "api", "method": "POST", "path": f"/{collection}", "json": body},
+        "output": {"id": "${ response.body.id }"},
+        "compensation": {
+            "service": "api",
+            "method": "DELETE",
+            "path": f"/{collection}/${{ steps.{name}.output.id }}",
+            "expect": [204, 404],
+        },
+    }
+    if after is not None:
+        step["after"] = after
+    return step
+
+
+def _saga(name: str, steps: list[dict[str, Any]], output: Any = None) -> dict[str, Any]:
+    saga = {
+        "version": 1,
+        "name": name,
+        "services": {"api": {"url": "http://127.0.0.1:9000"}},
+        "defaults": {"timeout": "10s"},
+        "steps": steps,
+    }
+    if output is not None:
+        saga["output"] = output
+    return saga
+
+
+def sequence_saga(n: int) -> dict[str, Any]:
+    steps = [_step("s0", "items", {"n": 0})]
+    steps += [
+        _step(f"s{i}", "items", {"prev": f"${{ steps.s{i - 1}.output.id }}"}) for i in range(1, n)
+    ]
+    return _saga(f"sequence-{n}", steps, {"last": f"${{ steps.s{n - 1}.output.id }}"})
+
+
+def fanout_saga(width: int) -> dict[str, Any]:
+    branches = [f"b{i}" for i in range(width)]
+    steps = [_step("start", "orders", {"kind": "start"})]
+    steps += [
+        _step(b, "parts", {"order": "${ steps.start.output.id }"}, ["start"]) for b in branches
+    ]
+    steps.append(_step("join", "orders", {"parts": len(branches)}, branches))
+    return _saga(f"fanout-{width}", steps)
+
+
+def outputs_saga(count: int, size: int) -> dict[str, Any]:
+    """`count` GETs of a `size`-byte JSON body, each kept whole as the step's output."""
+    steps = [
+        {
+            "name": f"big{i}",
+            "action": {
+                "service": "api",
+                "method": "GET",
+                "path": "/_big",
+                "query": {"bytes": str(size)},
+            },
+        }
+        for i in range(count)
+    ]
+    output = {f"big{i}": f"${{ steps.big{i}.output }}" for i in range(count)}
+    return _saga(f"outputs-{count}x{size}", steps, output)
+
+
+def write_saga(folder: Path, saga: dict[str, Any]) -> Path:
+    path = folder / f"{saga['name']}.json"
+    path.write_text(json.dumps(saga, indent=1))
+    return path
+
+
+# --- running ----------------------------------------------------------------------------
+
+
+class Scale:
+    """One dev server, one DemoService; a fresh worker per scenario."""
+
+    def __init__(self, client: Client, address: str, service: DemoService, folder: Path) -> None:
+        self.client, self.address, self.service, self.folder = client, address, service, folder
+
+    def worker(self, kind: str = "dsl") -> tuple[h.WorkerProcess, str]:
+        queue = f"scale-{kind}-{uuid.uuid4().hex[:8]}"
+        return h.WorkerProcess(kind, self.address, queue).start(), queue
+
+    def definition(self, saga: dict[str, Any]) -> dict[str, Any]:
+        snapshot = h.load_definition(write_saga(self.folder, saga))
+        return h.with_service_urls(snapshot, self.service.url)
+
+    async def run_one(
+        self, definition: dict[str, Any], queue: str, data: Any = None, timeout: float = 600
+    ) -> dict[str, Any]:
+        """One saga to its end: wall time, end state, history figures."""
+        wid = f"{definition['name']}-{uuid.uuid4().hex[:8]}"
+        arg = SagaRunInput(definition, data, h.definition_hash(definition))
+        began = h.now()
+        handle = await self.client.start_workflow(WORKFLOW_NAME, arg, id=wid, task_queue=queue)
+        outcome = await _outcome(handle, timeout)
+        wall = h.now() - began
+        return {"wall_s": wall, "outcome": outcome, **await h.history_figures(self.client, wid)}
+
+
+async def _outcome(handle: Any, timeout: float) -> str:
+    try:
+        await asyncio.wait_for(handle.result(), timeout)
+        return "COMPLETED"
+    except WorkflowFailureError as error:
+        kind = getattr(error.cause, "type", None) or type(error.cause).__name__
+        return f"failed: {kind}: {error.cause}"
+    except TimeoutError:
+        description = await handle.describe()
+        return f"not finished after {timeout:.0f}s (status {description.status.name})"
+
+
+async def sequence(scale: Scale, steps: int, repeats: int) -> dict[str, Any]:
+    base_def = scale.definition(sequence_saga(5))
+    long_def = scale.definition(sequence_saga(steps))
+    worker, queue = scale.worker()
+    try:
+        await scale.run_one(base_def, queue)  # warm-up
+        base = [await scale.run_one(base_def, queue) for _ in range(repeats)]
+        long = [await scale.run_one(long_def, queue) for _ in range(repeats)]
+        failing = await _fail_last(scale, long_def, queue, steps)
+        peak = worker.meter.peak_rss_mib()
+    finally:
+        worker.stop()
+    per_step_base = h.median([r["wall_s"] for r in base]) / 5
+    per_step_long = h.median([r["wall_s"] for r in long]) / steps
+    return {
+        "steps": steps,
+        "five_step_baseline": _medians(base),
+        "completed": _medians(long),
+        "compensated": failing,
+        "ms_per_step_5": per_step_base * 1000,
+        "ms_per_step_long": per_step_long * 1000,
+        "ratio_per_step_long_vs_5": per_step_long / per_step_base,
+        "definition_bytes": len(json.dumps(long_def)),
+        "worker_peak_rss_mib": peak,
+    }
+
+
+async def _fail_last(
+    scale: Scale, definition: dict[str, Any], queue: str, steps: int
+) -> dict[str, Any]:
+    """The same sequence with its last step failing (HTTP 400): steps - 1 compensations."""
+    broken = json.loads(json.dumps(definition))
+    broken["steps"][-1]["action"]["path"] = "/broken"
+    scale.service.fail(method="POST", path_prefix="/broken", status=400, times=None)
+    result = await scale.run_one(broken, queue)
+    scale.service.reset()
+    return result
+
+
+def _medians(rows: list[dict[str, Any]]) -> dict[str, Any]:
+    keys = [k for k, v in rows[0].items() if isinstance(v, int | float)]
+    figures: dict[str, Any] = {k: h.median([row[k] for row in rows]) for k in keys}
+    figures["outcomes"] = sorted({row["outcome"] for row in rows})
+    return figures
+
+
+async def fanout(scale: Scale, width: int, repeats: int) -> dict[str, Any]:
+    one_def = scale.definition(sequence_saga(1))
+    wide_def = scale.definition(fanout_saga(width))
+    worker, queue = scale.worker()
+    try:
+        await scale.run_one(one_def, queue)
+        single = [await scale.run_one(one_def, queue) for _ in range(repeats)]
+        scale.service.reset()
+        wide = []
+        for _ in range(repeats):
+            wide.append(
+                {
+                    **await scale.run_one(wide_def, queue),
+                    "max_in_flight": _max_in_flight(scale.service, "/parts"),
+                }
+            )
+            scale.service.reset()
+        peak = worker.meter.peak_rss_mib()
+    finally:
+        worker.stop()
+    one, many = h.median([r["wall_s"] for r in single]), h.median([r["wall_s"] for r in wide])
+    return {
+        "width": width,
+        "one_step_baseline": _medians(single),
+        "fanout": _medians(wide),
+        "ratio_wall_vs_one_step": many / one,
+        "worker_peak_rss_mib": peak,
+    }
+
+
+def _max_in_flight(service: DemoService, prefix: str) -> int:
+    """How many requests under `prefix` the service was answering at the same time."""
+    marks = []
+    for record in service.requests:
+        if record.path.startswith(prefix) and record.end_time is not None:
+            marks += [(record.time, 1), (record.end_time, -1)]
+    peak = current = 0
+    for _, step in sorted(marks):
+        current += step
+        peak = max(peak, current)
+    return peak
+
+
+async def concurrent(scale: Scale, count: int, trip_file: Path) -> dict[str, Any]:
+    snapshot = h.with_service_urls(h.load_definition(trip_file), scale.service.url)
+    rows = {}
+    for kind in ("handwritten", "dsl"):
+        worker, queue = scale.worker(kind)
+        try:
+            await _burst(scale, kind, snapshot, queue, 5)  # warm-up
+            cpu = worker.meter.cpu_seconds()
+            rows[kind] = await _burst(scale, kind, snapshot, queue, count)
+            rows[kind]["worker_cpu_ms_per_saga"] = (worker.meter.cpu_seconds() - cpu) / count * 1000
+            rows[kind]["worker_peak_rss_mib"] = worker.meter.peak_rss_mib()
+        finally:
+            worker.stop()
+        scale.service.reset()
+    dsl, base = rows["dsl"], rows["handwritten"]
+    return {
+        "sagas": count,
+        **rows,
+        "ratio_throughput_dsl_vs_handwritten": dsl["sagas_per_s"] / base["sagas_per_s"],
+        "ratio_peak_rss_dsl_vs_handwritten": dsl["worker_peak_rss_mib"]
+        / base["worker_peak_rss_mib"],
+    }
+
+
+async def _burst(
+    scale: Scale, kind: str, snapshot: dict[str, Any], queue: str, count: int
+) -> dict[str, Any]:
+    """Start `count` sagas at once and wait for all of them."""
+    latencies: list[float] = []
+
+    async def one(index: int) -> None:
+        wid = f"burst-{kind}-{uuid.uuid4().hex[:10]}"
+        data = {**TRIP_INPUT, "trip_id": wid}
+        if kind == "dsl":
+            arg: Any = SagaRunInput(snapshot, data, h.definition_hash(snapshot))
+            name = WORKFLOW_NAME
+        else:
+            arg, name = TripInput(scale.service.url, wid, "ada", 120), HANDWRITTEN_WORKFLOW
+        began = h.now()
+        handle = await scale.client.start_workflow(name, arg, id=wid, task_queue=queue)
+        await handle.result()
+        latencies.append(h.now() - began)
+
+    began = h.now()
+    await asyncio.gather(*(one(i) for i in range(count)))
+    wall = h.now() - began
+    return {
+        "wall_s": wall,
+        "sagas_per_s": count / wall,
+        "p50_ms": h.percentile(latencies, 50) * 1000,
+        "p95_ms": h.percentile(latencies, 95) * 1000,
+    }
+
+
+async def outputs(scale: Scale, cases: list[tuple[int, int]]) -> list[dict[str, Any]]:
+    worker, queue = scale.worker()
+    found = []
+    try:
+        for count, size in cases:
+            definition = scale.definition(outputs_saga(count, size))
+            result = await scale.run_one(definition, queue, timeout=30)
+            found.append(
+                {"steps": count, "body_bytes": size, "total_output_bytes": count * size, **result}
+            )
+            scale.service.reset()
+    finally:
+        worker.stop()
+    return found
+
+
+def limits_analysis(seq: dict[str, Any]) -> dict[str, Any]:
+    """Extrapolate the sequence's per-step growth to Temporal's limits."""
+    n = seq["steps"]
+    analysis: dict[str, Any] = {"limits": LIMITS}
+    for path in ("completed", "compensated"):
+        row = seq[path]
+        events_per_step = row["events"] / n
+        bytes_per_step = row["history_bytes"] / n
+        analysis[path] = {
+            "events_per_step": events_per_step,
+            "history_bytes_per_step": bytes_per_step,
+            "steps_to_events_warn": int(LIMITS["history_events_warn"] / events_per_step),
+            "steps_to_events_error": int(LIMITS["history_events_error"] / events_per_step),
+            "steps_to_history_bytes_error": int(LIMITS["history_bytes_error"] / bytes_per_step),
+        }
+    definition_per_step = seq["definition_bytes"] / n
+    analysis["definition_bytes_per_step"] = definition_per_step
+    analysis["steps_to_input_payload_error"] = int(
+        LIMITS["payload_bytes_error"] / definition_per_step
+    )
+    return analysis
+
+
+async def run(args: argparse.Namespace) -> dict[str, Any]:
+    async with h.dev_server() as env:
+        address = env.client.service_client.config.target_host
+        with DemoService("scale").start() as service, tempfile.TemporaryDirectory() as tmp:
+            scale = Scale(env.client, address, service, Path(tmp))
+            figures: dict[str, Any] = {}
+            figures["sequence"] = await sequence(scale, args.steps, args.repeats)
+            print(f"sequence: {figures['sequence']['completed']}", flush=True)
+            figures["fanout"] = await fanout(scale, args.width, args.repeats)
+            print(f"fanout: {figures['fanout']['fanout']}", flush=True)
+            figures["concurrent"] = await concurrent(
+                scale, args.concurrent, h.SAGAS_DIR / "trip-5.yaml"
+            )
+            print(f"concurrent: {figures['concurrent']}", flush=True)
+            figures["outputs"] = await outputs(scale, args.output_cases)
+            figures["limits"] = limits_analysis(figures["sequence"])
+            return figures
+
+
+def parse(argv: list[str]) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description="Scale of the saga interpreter.")
+    parser.add_argument("--steps", type=int, default=200)
+    parser.add_argument("--width", type=int, default=50)
+    parser.add_argument("--concurrent", type=int, default=500)
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--quick", action="store_true", help="tiny sizes, for the smoke test")
+    parser.add_argument("--out", type=Path, default=h.RESULTS_DIR / "scale.json")
+    args = parser.parse_args(argv)
+    # (steps, bytes per step): 1.0 MB and 2.4 MB of saga output in all.
+    args.output_cases = [(4, 250_000), (4, 600_000)]
+    if args.quick:
+        args.steps, args.width, args.concurrent, args.repeats = 6, 3, 5, 1
+        args.output_cases = [(2, 1000)]
+    return args
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = parse(sys.argv[1:] if argv is None else argv)
+    figures = asyncio.run(run(args))
+    print(json.dumps({k: figures[k] for k in ("limits",)}, indent=1))
+    h.write_results(args.out, h.command_line(), figures)
+
+
+if __name__ == "__main__":
+    main()

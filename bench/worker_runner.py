@@ -1,0 +1,97 @@
+"""One benchmark worker in its own process, until SIGTERM.
+
+    python bench/worker_runner.py dsl|handwritten --address HOST:PORT --task-queue Q
+
+`dsl` is the project's worker (`interpreter.worker.build_worker`); `handwritten` is the
+baseline of bench/handwritten.py with the same worker settings and the same kind of
+pooled httpx client. `--runner unsandboxed` runs the saga workflow outside Temporal's
+sandbox (a profiling experiment only). Prints READY once polling.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import signal
+import sys
+from pathlib import Path
+from typing import Any
+
+import httpx
+from temporalio.client import Client
+from temporalio.worker import UnsandboxedWorkflowRunner, Worker
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+
+def parse(argv: list[str]) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("kind", choices=["dsl", "handwritten"])
+    parser.add_argument("--address", required=True)
+    parser.add_argument("--task-queue", required=True)
+    parser.add_argument("--max-concurrent-activities", type=int)
+    parser.add_argument("--max-concurrent-workflow-tasks", type=int)
+    parser.add_argument("--runner", choices=["default", "unsandboxed"], default="default")
+    return parser.parse_args(argv)
+
+
+def make_worker(args: argparse.Namespace, client: Client, http: httpx.AsyncClient) -> Worker:
+    limits: dict[str, Any] = {
+        "max_concurrent_activities": args.max_concurrent_activities,
+        "max_concurrent_workflow_tasks": args.max_concurrent_workflow_tasks,
+    }
+    if args.kind == "handwritten":
+        from handwritten import HandWrittenActivities, HandWrittenTrip
+
+        runner = {"workflow_runner": UnsandboxedWorkflowRunner()}
+        return Worker(
+            client,
+            task_queue=args.task_queue,
+            workflows=[HandWrittenTrip],
+            activities=[HandWrittenActivities(http).call],
+            **(runner if args.runner == "unsandboxed" else {}),
+            **limits,
+        )
+    if args.runner == "unsandboxed":
+        return _unsandboxed_dsl_worker(args, client, http, limits)
+    from interpreter.worker import build_worker
+
+    return build_worker(client, args.task_queue, http_client=http, **limits)
+
+
+def _unsandboxed_dsl_worker(
+    args: argparse.Namespace, client: Client, http: httpx.AsyncClient, limits: dict[str, Any]
+) -> Worker:
+    from interpreter.activities import HttpActivity
+    from interpreter.secrets import SecretSource
+    from interpreter.workflow import SagaWorkflow
+
+    return Worker(
+        client,
+        task_queue=args.task_queue,
+        workflows=[SagaWorkflow],
+        activities=[HttpActivity(http, SecretSource(None)).call],
+        workflow_runner=UnsandboxedWorkflowRunner(),
+        **limits,
+    )
+
+
+async def main(argv: list[str]) -> None:
+    args = parse(argv)
+    # Failed HTTP calls are the point of the compensation runs; their warnings with a
+    # traceback each would only measure logging.
+    logging.getLogger("temporalio.activity").setLevel(logging.ERROR)
+    client = await Client.connect(args.address)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    async with httpx.AsyncClient(timeout=None, follow_redirects=False) as http:
+        async with make_worker(args, client, http):
+            print("READY", flush=True)
+            await stop.wait()
+
+
+if __name__ == "__main__":
+    asyncio.run(main(sys.argv[1:]))

@@ -1,0 +1,121 @@
+"""The help texts of the runtime subcommands: (summary, description, epilog with examples).
+
+Kept apart from the argument definitions so both stay readable.
+"""
+
+from __future__ import annotations
+
+__all__ = ["TEXTS"]
+
+_EXIT_CODES = """\
+exit codes:
+  0  COMPLETED        1  invalid file or input, or request refused
+  2  usage error      3  COMPENSATED      4  COMPENSATION_FAILED
+  5  cannot reach Temporal"""
+
+TEXTS: dict[str, tuple[str, str, str]] = {
+    "run": (
+        "validate a saga file, start it, follow its progress, print the report",
+        "Validate FILE and the input, start the saga, show each step's progress as it "
+        "happens (on stderr) and print the final report (on stdout).\n\n"
+        "With no Temporal address configured (TEMPORAL_ADDRESS, --address, a config "
+        "profile) and no server on localhost:7233, an embedded Temporal dev server and a "
+        "worker are started for this run only, and stop with it.",
+        f"""examples:
+  saga run sagas/trip-booking.yaml --input @sagas/inputs/trip.json
+  saga run order.yaml --input '{{"order_id": "o-42"}}' --id order-o-42
+  saga run order.yaml --input @order.json --no-wait     # print the id, return at once
+  saga run order.yaml --input @order.json --json | jq .status
+
+A saga id that is still running is refused (exit 1); an id whose saga ended may be
+used again (its steps then send the same idempotency keys as before).
+
+{_EXIT_CODES}""",
+    ),
+    "status": (
+        "show one saga's report: its status and every step's",
+        "Print a saga's report: status, why it did not complete, and per step its "
+        "status, attempts, timings and last error. Works while the saga runs and after "
+        "it ended (a worker answers the query; without one, the end state comes from "
+        "Temporal's record of the run).",
+        """examples:
+  saga status trip-booking-1f2e3d4c
+  saga status trip-booking-1f2e3d4c --json
+
+exit codes: 0 the report was printed; 1 no such saga; 5 cannot reach Temporal""",
+    ),
+    "result": (
+        "wait for a saga to end and print its output",
+        "Wait until the saga ends. On COMPLETED print its output (JSON) on stdout; "
+        "otherwise say how it ended on stderr. The exit code tells the end state.",
+        f"""examples:
+  saga result trip-booking-1f2e3d4c
+  id=$(saga run order.yaml --input @o.json --no-wait) && saga result "$id" > out.json
+
+{_EXIT_CODES}""",
+    ),
+    "cancel": (
+        "cancel a running saga: its completed steps are compensated",
+        "Ask a running saga to stop: steps in flight are cancelled, then every step that "
+        "took effect is compensated, and the saga ends COMPENSATED with reason 'cancel'.",
+        """examples:
+  saga cancel trip-booking-1f2e3d4c
+  saga cancel trip-booking-1f2e3d4c --wait      # follow the compensation to its end
+
+exit codes: 0 cancel requested (with --wait: as `saga run`); 1 no such running saga""",
+    ),
+    "list": (
+        "list recent saga runs",
+        "List the most recent saga runs, newest first: id, saga name, status, start and "
+        "end time. Statuses come from Temporal's visibility store (search attributes "
+        "SagaName and SagaStatus when the namespace has them).",
+        """examples:
+  saga list
+  saga list --limit 5 --json""",
+    ),
+    "resume": (
+        "unpark a saga whose compensation failed (--retry or --skip STEP)",
+        "A saga with `on_compensation_failure: park` waits, PARKED, when a compensation "
+        "fails for good. --retry runs the failed compensations again; --skip STEP gives "
+        "up on undoing STEP (you undo it by hand) and lets the rest finish.",
+        """examples:
+  saga resume payment-7a8b9c0d --retry
+  saga resume payment-7a8b9c0d --skip refund_card
+
+exit codes: 0 resumed; 1 no such saga, or it is not parked""",
+    ),
+    "worker": (
+        "run the generic saga worker",
+        "Run the one worker every saga needs: the generic workflow and its HTTP activity. "
+        "Secrets come from SAGA_SECRET_<NAME> variables or --secrets-dir; a service's url "
+        "may be overridden with SAGA_SERVICE_<NAME>_URL. Stops cleanly on Ctrl-C or "
+        "SIGTERM, letting HTTP calls in flight finish.",
+        """examples:
+  saga worker
+  TEMPORAL_ADDRESS=temporal.internal:7233 saga worker --task-queue sagas
+  saga worker --secrets-dir /run/secrets --max-concurrent-activities 50""",
+    ),
+    "dev": (
+        "run a local Temporal dev server (Web UI, persistent file) and a worker",
+        "Start the Temporal dev server shipped with saga-dsl (no download), with its "
+        "state in a SQLite file, the Web UI, and the SagaName/SagaStatus search "
+        "attributes; run a worker next to it; stop both cleanly on Ctrl-C. Then "
+        "`saga run` from another terminal finds it on localhost:7233.",
+        """examples:
+  saga dev
+  saga dev --port 7300 --ui-port 8300 --db /tmp/sagas.db
+  saga dev --headless
+
+The server's own log is written next to the database (.saga/temporal.log).""",
+    ),
+    "demo-services": (
+        "serve the quickstart's demo HTTP services (flights, hotels, cars, ...)",
+        "Serve the demo HTTP services the example sagas call, on 127.0.0.1 ports "
+        "9001-9007, logging every request. --fail makes creates on a service fail, to "
+        "watch a saga compensate.",
+        """examples:
+  saga demo-services
+  saga demo-services --fail cars:503     # every reservation of a car fails with 503
+  saga demo-services --port flights=9101""",
+    ),
+}

@@ -1,0 +1,126 @@
+"""The embedded dev server, and `saga dev` started and stopped like a user does (Ctrl-C)."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+from conftest import SAGA, Trip
+
+from interpreter.cli import main
+from interpreter.client import is_listening
+from interpreter.devserver import DevServer, DevServerError, find_temporal_binary, free_port
+
+
+def test_the_binary_is_the_one_installed_with_the_package() -> None:
+    assert find_temporal_binary() == str(Path(sys.executable).parent / "temporal")
+
+
+async def test_dev_server_persists_to_its_file_serves_the_ui_and_stops(tmp_path: Path) -> None:
+    server = DevServer(port=0, ui_port=0, db_filename=tmp_path / "state" / "t.db")
+
+    async with server:
+        assert server.ui_url is not None
+        assert is_listening(server.address)
+        ui = httpx.get(server.ui_url, timeout=10)
+        assert ui.status_code == 200
+
+    assert not server.running
+    assert not is_listening(server.address)
+    assert (tmp_path / "state" / "t.db").stat().st_size > 0
+
+
+async def test_a_busy_port_is_refused_with_a_message() -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+
+        with pytest.raises(DevServerError) as caught:
+            await DevServer(port=port, ui_port=None).start()
+
+    assert f"port {port} on 127.0.0.1 is already in use" in caught.value.message
+
+
+class DevProcess:
+    """`saga dev` in a subprocess, on free ports."""
+
+    def __init__(self, db: Path) -> None:
+        self.port, self.ui_port = free_port(), free_port()
+        self.address = f"127.0.0.1:{self.port}"
+        args = ["dev", "--port", str(self.port), "--ui-port", str(self.ui_port), "--db", str(db)]
+        self.process = subprocess.Popen(
+            [SAGA, *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+        )
+        self.banner = self._read_banner()
+
+    def _read_banner(self) -> str:
+        assert self.process.stdout is not None
+        lines = []
+        for line in self.process.stdout:
+            lines.append(line)
+            if "Ctrl-C to stop" in line:
+                return "".join(lines)
+        raise AssertionError(f"saga dev ended early: {self.process.stderr}")
+
+    def interrupt(self) -> tuple[int, str]:
+        self.process.send_signal(signal.SIGINT)
+        _, err = self.process.communicate(timeout=30)
+        return self.process.returncode, err
+
+
+@pytest.fixture
+def dev_process(tmp_path: Path) -> Iterator[DevProcess]:
+    dev = DevProcess(tmp_path / "dev.db")
+    yield dev
+    if dev.process.poll() is None:
+        os.kill(dev.process.pid, signal.SIGKILL)
+        dev.process.wait()
+
+
+def _run_on(address: str, trip: Trip, *extra: str) -> int:
+    return main(["run", str(trip.path), "--input", trip.input, "--address", address, *extra])
+
+
+def test_dev_serves_sagas_and_stops_cleanly_on_ctrl_c(
+    dev_process: DevProcess, trip: Trip, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert f"http://localhost:{dev_process.ui_port}" in dev_process.banner
+
+    assert _run_on(dev_process.address, trip) == 0
+    code, err = dev_process.interrupt()
+
+    assert code == 0
+    assert err.rstrip().endswith("Stopped.")
+    assert "Traceback" not in err
+    deadline = time.monotonic() + 5
+    while is_listening(dev_process.address) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not is_listening(dev_process.address)
+
+
+def test_dev_keeps_finished_runs_across_restarts(
+    tmp_path: Path, trip: Trip, capsys: pytest.CaptureFixture[str]
+) -> None:
+    first = DevProcess(tmp_path / "dev.db")
+    assert _run_on(first.address, trip, "--id", "trip-kept") == 0
+    assert first.interrupt()[0] == 0
+    capsys.readouterr()
+
+    second = DevProcess(tmp_path / "dev.db")
+    try:
+        code = main(["list", "--json", "--address", second.address])
+        listed = capsys.readouterr().out
+    finally:
+        second.interrupt()
+
+    assert code == 0
+    assert '"saga_id": "trip-kept"' in listed

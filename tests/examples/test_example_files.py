@@ -1,0 +1,71 @@
+"""Example files as specifications: every valid file passes with no diagnostic, every
+invalid file reports exactly the lines of its `.expected` file (`line:col: severity:
+message`), and every saga bundled in sagas/ is valid."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from dsl.validate import load_and_check
+
+HERE = Path(__file__).parent
+ROOT = HERE.parent.parent
+SAGA_SUFFIXES = (".yaml", ".yml", ".json")
+
+
+def _examples(folder: Path) -> list[Path]:
+    return sorted(p for p in folder.iterdir() if p.suffix in SAGA_SUFFIXES)
+
+
+VALID = _examples(HERE / "valid")
+INVALID = _examples(HERE / "invalid")
+BUNDLED = _examples(ROOT / "sagas")
+
+
+def _expected(path: Path) -> list[str]:
+    return path.with_name(path.name + ".expected").read_text(encoding="utf-8").splitlines()
+
+
+def _reported(path: Path) -> list[str]:
+    prefix = f"{path}:"
+    return [str(d).removeprefix(prefix) for d in load_and_check(path).diagnostics]
+
+
+@pytest.mark.parametrize("path", VALID, ids=lambda p: p.name)
+def test_valid_example_is_valid_without_diagnostics(path: Path) -> None:
+    result = load_and_check(path)
+    assert result.diagnostics == []
+    assert result.ok and result.saga is not None
+
+
+@pytest.mark.parametrize("path", INVALID, ids=lambda p: p.name)
+def test_invalid_example_reports_exactly_its_expected_diagnostics(path: Path) -> None:
+    assert _reported(path) == _expected(path)
+
+
+@pytest.mark.parametrize("path", INVALID, ids=lambda p: p.name)
+def test_invalid_example_expects_at_least_one_diagnostic(path: Path) -> None:
+    assert _expected(path), f"{path.name}.expected is empty"
+
+
+def test_invalid_examples_cover_many_cases() -> None:
+    assert len(INVALID) >= 35
+
+
+def test_every_expected_file_belongs_to_an_example() -> None:
+    examples = {p.name for p in INVALID}
+    orphans = [p.name for p in (HERE / "invalid").glob("*.expected") if p.stem not in examples]
+    assert orphans == []
+
+
+def test_sagas_folder_holds_examples() -> None:
+    assert BUNDLED, "sagas/ should hold at least one example saga"
+
+
+@pytest.mark.parametrize("path", BUNDLED, ids=lambda p: p.name)
+def test_bundled_saga_is_valid_without_diagnostics(path: Path) -> None:
+    result = load_and_check(path)
+    assert [str(d) for d in result.diagnostics] == []
+    assert result.ok

@@ -1,0 +1,140 @@
+"""A run's life: input checked first, a report at any time, cancel and timeout undo."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable
+from typing import Any
+
+from conftest import Runtime, failure_of, query_report, saga
+from temporalio.common import SearchAttributeKey
+
+from interpreter.contract import (
+    ERROR_TYPES,
+    INVALID_INPUT_ERROR,
+    SEARCH_ATTRIBUTE_NAME,
+    SEARCH_ATTRIBUTE_STATUS,
+    SagaStatus,
+    StepStatus,
+)
+from interpreter.demo import DemoService
+
+
+def step(svc: DemoService, name: str, **keys: Any) -> dict[str, Any]:
+    return {
+        "name": name,
+        "action": {"url": f"{svc.url}/{name}", "method": "POST"},
+        "compensation": {"url": f"{svc.url}/undo/{name}", "method": "PUT"},
+        **keys,
+    }
+
+
+async def arrived(svc: DemoService, path: str) -> float:
+    for _ in range(200):
+        found = [r.time for r in svc.requests if r.path == path]
+        if found:
+            return found[0]
+        await asyncio.sleep(0.02)
+    raise AssertionError(f"{path} never arrived")
+
+
+async def test_invalid_input_fails_the_saga_before_any_request(
+    runtime: Runtime, services: Callable[[str], DemoService]
+) -> None:
+    svc = services("shop")
+    schema = {
+        "type": "object",
+        "required": ["trip_id"],
+        "properties": {"trip_id": {"type": "string"}},
+    }
+    error_type, report = await runtime.fail(saga([step(svc, "a")], input=schema), {"trip": 1})
+    assert error_type == INVALID_INPUT_ERROR
+    assert report.reason == "invalid_input" and "'trip_id' is a required property" in (
+        report.error or ""
+    )
+    assert svc.requests == []
+
+
+async def test_the_report_can_be_queried_while_the_saga_runs(
+    runtime: Runtime, services: Callable[[str], DemoService]
+) -> None:
+    svc = services("shop")
+    svc.delay(1.0, "POST", "/b")
+    handle = await runtime.start(saga([step(svc, "a"), step(svc, "b")]))
+    await arrived(svc, "/b")
+    report = await query_report(handle)
+    assert report.status == SagaStatus.RUNNING
+    assert [(s.name, s.status) for s in report.steps] == [
+        ("a", StepStatus.SUCCEEDED),
+        ("b", StepStatus.RUNNING),
+    ]
+    assert report.steps[0].attempts == 1 and report.steps[0].finished_at is not None
+    await handle.result()
+
+
+async def test_the_typed_error_carries_the_report(
+    runtime: Runtime, services: Callable[[str], DemoService]
+) -> None:
+    svc = services("shop")
+    svc.fail("POST", "/b", status=400, times=None, body={"error": "sold out"})
+    error_type, report = await runtime.fail(saga([step(svc, "a"), step(svc, "b")]))
+    assert error_type == "SagaCompensated"
+    assert report.saga_name == "test-saga" and report.failed_step == "b"
+    assert report.error == f'POST {svc.url}/b: 400 Bad Request: {{"error": "sold out"}}'
+    assert report.started_at and report.finished_at
+
+
+async def test_cancel_stops_the_step_in_flight_then_undoes(
+    runtime: Runtime, services: Callable[[str], DemoService]
+) -> None:
+    svc = services("shop")
+    svc.delay(5.0, "POST", "/b")
+    definition = saga([step(svc, "a"), step(svc, "b", compensate_on="attempt"), step(svc, "c")])
+    handle = await runtime.start(definition)
+    await arrived(svc, "/b")
+    cancelled_at = time.monotonic()
+    await handle.cancel()
+    error_type, report = await failure_of(handle)
+    assert error_type == ERROR_TYPES[SagaStatus.COMPENSATED]
+    assert report.reason == "cancel"
+    paths = [r.path for r in svc.requests]
+    assert paths == ["/a", "/b", "/undo/b", "/undo/a"]
+    # The in-flight request was abandoned, not waited for.
+    assert svc.requests[2].time - cancelled_at < 4.0
+    statuses = {s.name: s.status for s in report.steps}
+    assert statuses == {
+        "a": StepStatus.COMPENSATED,
+        "b": StepStatus.COMPENSATED,
+        "c": StepStatus.PENDING,
+    }
+
+
+async def test_search_attributes_name_and_status_the_saga(
+    runtime: Runtime, services: Callable[[str], DemoService]
+) -> None:
+    svc = services("shop")
+    handle = await runtime.start(saga([step(svc, "a")]), search_attributes=True)
+    await handle.result()
+    attributes = (await handle.describe()).typed_search_attributes
+    assert attributes.get(SearchAttributeKey.for_keyword(SEARCH_ATTRIBUTE_NAME)) == "test-saga"
+    assert attributes.get(SearchAttributeKey.for_keyword(SEARCH_ATTRIBUTE_STATUS)) == "COMPLETED"
+
+
+async def test_the_saga_timeout_undoes_like_a_cancel(
+    skipping_runtime: Runtime, services: Callable[[str], DemoService]
+) -> None:
+    svc = services("shop")
+    svc.fail("POST", "/b", status=503, times=None)
+    slow_retry = {"max_attempts": 0, "initial_interval": "1h", "max_interval": "1h"}
+    b = step(svc, "b", compensate_on="attempt")
+    b["action"]["retry"] = slow_retry
+    definition = saga([step(svc, "a"), b], timeout="30m")
+    error_type, report = await skipping_runtime.fail(definition)
+    assert error_type == ERROR_TYPES[SagaStatus.COMPENSATED]
+    assert (report.reason, report.error, report.failed_step) == (
+        "timeout",
+        "timed out after 30m",
+        None,
+    ), report
+    assert [r.path for r in svc.requests] == ["/a", "/b", "/undo/b", "/undo/a"]
