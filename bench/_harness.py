@@ -197,7 +197,7 @@ class WorkerProcess:
             stdout=subprocess.PIPE,
             text=True,
             cwd=ROOT,
-            env=_child_env(self.bytecode_cache),
+            env=child_env(self.bytecode_cache),
         )
         assert self.proc.stdout is not None
         line = self.proc.stdout.readline()
@@ -229,7 +229,7 @@ for _folder in _PYCACHE.values():
     atexit.register(shutil.rmtree, _folder, True)
 
 
-def _child_env(bytecode_cache: bool) -> dict[str, str]:
+def child_env(bytecode_cache: bool = True) -> dict[str, str]:
     """The worker's environment: bytecode cached as in any installed deployment.
 
     The sandbox re-imports the workflow's module for every new run; without cached

@@ -36,7 +36,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import _harness as h  # noqa: E402
 from handwritten import WORKFLOW_NAME as HANDWRITTEN_WORKFLOW  # noqa: E402
 from handwritten import TripInput  # noqa: E402
-from temporalio.client import Client, WorkflowFailureError  # noqa: E402
+from temporalio.api.enums.v1 import EventType  # noqa: E402
+from temporalio.client import Client, WorkflowExecutionStatus, WorkflowFailureError  # noqa: E402
 
 from interpreter.contract import WORKFLOW_NAME, SagaRunInput  # noqa: E402
 from interpreter.demo import DemoService  # noqa: E402
@@ -104,20 +105,12 @@ def fanout_saga(width: int) -> dict[str, Any]:
     return _saga(f"fanout-{width}", steps)
 
 
-def outputs_saga(count: int, size: int) -> dict[str, Any]:
-    """`count` GETs of a `size`-byte JSON body, each kept whole as the step's output."""
-    steps = [
-        {
-            "name": f"big{i}",
-            "action": {
-                "service": "api",
-                "method": "GET",
-                "path": "/_big",
-                "query": {"bytes": str(size)},
-            },
-        }
-        for i in range(count)
-    ]
+def outputs_saga(count: int, size: int, path: str) -> dict[str, Any]:
+    """`count` GETs of a `size`-byte body, each kept whole as the step's output."""
+    steps = []
+    for i in range(count):
+        action = {"service": "api", "method": "GET", "path": path, "query": {"bytes": str(size)}}
+        steps.append({"name": f"big{i}", "action": action})
     output = {f"big{i}": f"${{ steps.big{i}.output }}" for i in range(count)}
     return _saga(f"outputs-{count}x{size}", steps, output)
 
@@ -155,7 +148,8 @@ class Scale:
         handle = await self.client.start_workflow(WORKFLOW_NAME, arg, id=wid, task_queue=queue)
         outcome = await _outcome(handle, timeout)
         wall = h.now() - began
-        return {"wall_s": wall, "outcome": outcome, **await h.history_figures(self.client, wid)}
+        figures = await h.history_figures(self.client, wid)
+        return {"wall_s": wall, "outcome": outcome, "workflow_id": wid, **figures}
 
 
 async def _outcome(handle: Any, timeout: float) -> str:
@@ -313,20 +307,40 @@ async def _burst(
     }
 
 
-async def outputs(scale: Scale, cases: list[tuple[int, int]]) -> list[dict[str, Any]]:
+async def outputs(scale: Scale, cases: list[tuple[str, int, int]]) -> list[dict[str, Any]]:
+    """Each case: (body kind, steps, body bytes). 'ascii' bodies are JSON of that size;
+    'non_ascii' ones are text of 'é' (2 bytes in UTF-8, 6 once JSON-escaped)."""
     worker, queue = scale.worker()
     found = []
     try:
-        for count, size in cases:
-            definition = scale.definition(outputs_saga(count, size))
+        for kind, count, size in cases:
+            path = "/_big" if kind == "ascii" else "/accents"
+            if kind != "ascii":
+                body = "\u00e9" * (size // 2)
+                scale.service.fail(
+                    method="GET", path_prefix=path, status=200, body=body, times=None
+                )
+            definition = scale.definition(outputs_saga(count, size, path))
             result = await scale.run_one(definition, queue, timeout=30)
-            found.append(
-                {"steps": count, "body_bytes": size, "total_output_bytes": count * size, **result}
-            )
+            result["stuck_on"] = await _task_failure(scale.client, result.pop("workflow_id"))
+            found.append({"body": kind, "steps": count, "body_bytes": size, **result})
             scale.service.reset()
     finally:
         worker.stop()
     return found
+
+
+async def _task_failure(client: Client, workflow_id: str) -> str | None:
+    """The last workflow or activity task failure of a run that did not finish; ends it."""
+    handle = client.get_workflow_handle(workflow_id)
+    if (await handle.describe()).status != WorkflowExecutionStatus.RUNNING:
+        return None
+    message = None
+    async for event in handle.fetch_history_events():
+        if event.event_type == EventType.EVENT_TYPE_WORKFLOW_TASK_FAILED:
+            message = event.workflow_task_failed_event_attributes.failure.message
+    await handle.terminate("benchmark: stuck past a payload limit")
+    return message
 
 
 def limits_analysis(seq: dict[str, Any]) -> dict[str, Any]:
@@ -380,11 +394,12 @@ def parse(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--quick", action="store_true", help="tiny sizes, for the smoke test")
     parser.add_argument("--out", type=Path, default=h.RESULTS_DIR / "scale.json")
     args = parser.parse_args(argv)
-    # (steps, bytes per step): 1.0 MB and 2.4 MB of saga output in all.
-    args.output_cases = [(4, 250_000), (4, 600_000)]
+    # (body, steps, bytes per step): 1 MB and 2.4 MB of saga output in all; then one
+    # text body under the 1 MiB response limit whose JSON escaping triples it.
+    args.output_cases = [("ascii", 4, 250_000), ("ascii", 4, 600_000), ("non_ascii", 1, 1_000_000)]
     if args.quick:
         args.steps, args.width, args.concurrent, args.repeats = 6, 3, 5, 1
-        args.output_cases = [(2, 1000)]
+        args.output_cases = [("ascii", 2, 1000)]
     return args
 
 

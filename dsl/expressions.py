@@ -113,12 +113,27 @@ class References:
     """True when `steps` is used other than as `steps.<name>` or `steps['<name>']`."""
 
 
+# Without quotes there are no string literals, and a much simpler pattern tokenizes.
+_QUICK_TOKEN = re.compile(r"[A-Za-z_][A-Za-z0-9_]*|\S")
+_IDENT_START = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz_")
+
+
+def _tokens(source: str) -> list[tuple[str | None, str]]:
+    if "'" in source or '"' in source:
+        return [(m.lastgroup, m.group()) for m in _TOKEN.finditer(source)]
+    return [
+        ("ident" if text[0] in _IDENT_START else "punct", text)
+        for text in _QUICK_TOKEN.findall(source)
+    ]
+
+
+@lru_cache(maxsize=4096)
 def references(source: str) -> References:
-    tokens = [(m.lastgroup, m.group(), m.start()) for m in _TOKEN.finditer(source)]
+    tokens = _tokens(source)
     roots: set[str] = set()
     steps: set[str] = set()
     dynamic = False
-    for i, (kind, text, _) in enumerate(tokens):
+    for i, (kind, text) in enumerate(tokens):
         if kind != "ident" or (i > 0 and tokens[i - 1][1] == "."):
             continue
         roots.add(text)
@@ -206,25 +221,37 @@ def _split(text: str) -> list[str | Expression]:
     literal: list[str] = []
     i = 0
     while i < len(text):
+        dollar = text.find("$", i)
+        if dollar == -1:
+            literal.append(text[i:])
+            break
+        literal.append(text[i:dollar])
+        i = dollar
         if text.startswith("$${", i):
             literal.append("${")
             i += 3
         elif text.startswith("${", i):
             end = _closing_brace(text, i + 2)
-            if literal:
+            if "".join(literal):
                 parts.append("".join(literal))
-                literal = []
+            literal = []
             parts.append(Expression(text[i + 2 : end], i + 2))
             i = end + 1
         else:
-            literal.append(text[i])
+            literal.append("$")
             i += 1
-    if literal:
+    if "".join(literal):
         parts.append("".join(literal))
     return parts
 
 
+_NESTING = re.compile(r"[{}\[\]()'\"]")
+
+
 def _closing_brace(text: str, start: int) -> int:
+    end = text.find("}", start)
+    if end != -1 and not _NESTING.search(text, start, end):
+        return end  # the common case: nothing nested, nothing quoted
     depth = 0
     for match in _TOKEN.finditer(text, start):
         token = match.group()

@@ -37,7 +37,7 @@ class Limits:
     max_bytes: int = 16 * 1024 * 1024
     max_depth: int = 64
     """Nesting of mappings and sequences."""
-    max_nodes: int = 1_000_000
+    max_nodes: int = 500_000
     """Values in the document once every alias is expanded."""
 
 
@@ -49,13 +49,8 @@ class LoadError(DslError):
         self.diagnostic = diagnostic
 
 
-@dataclass(frozen=True)
-class _Span:
-    start: int
-    end: int
-    style: str
-    line: int
-    column: int
+_Span = tuple[int, int, str]
+"""A string's source: start and end index in the text, and its YAML style."""
 
 
 @dataclass
@@ -85,32 +80,31 @@ class Document:
 
     def string_position(self, path: JsonPath, offset: int) -> Position:
         """Where character `offset` of the string at `path` is, as exactly as the style allows."""
+        start = self.value_position(path)
         span = self.spans.get(path)
         if span is None:
-            return self.value_position(path)
-        return _inside(self.text, span, offset) or (span.line, span.column)
+            return start
+        return _inside(self.text[span[0] : span[1]], span[2], start, offset) or start
 
 
-def _inside(text: str, span: _Span, offset: int) -> Position | None:
-    source = text[span.start : span.end]
-    if "\n" not in source and span.style in ("", "'", '"'):
-        quote = 1 if span.style else 0
-        if "\\" not in source and "''" not in source:
-            return (span.line, span.column + quote + offset)
-        return None
-    if span.style == "|":
-        return _inside_literal(text, span, offset)
+def _inside(source: str, style: str, start: Position, offset: int) -> Position | None:
+    line, column = start
+    if "\n" not in source and style in ("", "'", '"'):
+        if "\\" in source or "''" in source:
+            return None  # escapes: the value's offsets no longer match the source's
+        return (line, column + (1 if style else 0) + offset)
+    if style == "|":
+        return _inside_literal(source, line, offset)
     return None
 
 
-def _inside_literal(text: str, span: _Span, offset: int) -> Position | None:
-    lines = text[span.start : span.end].split("\n")[1:]
+def _inside_literal(source: str, line: int, offset: int) -> Position | None:
+    lines = source.split("\n")[1:]
     indent = next((len(ln) - len(ln.lstrip(" ")) for ln in lines if ln.strip()), 0)
-    value_lines = [ln[indent:] for ln in lines]
-    for number, line in enumerate(value_lines):
-        if offset <= len(line):
-            return (span.line + 1 + number, indent + offset + 1)
-        offset -= len(line) + 1
+    for number, text in enumerate(ln[indent:] for ln in lines):
+        if offset <= len(text):
+            return (line + 1 + number, indent + offset + 1)
+        offset -= len(text) + 1
     return None
 
 
@@ -195,7 +189,12 @@ _NOT_JSON = re.compile(r"[-+]?\.(?:inf|Inf|INF)|\.(?:nan|NaN|NAN)")
 _CORE = "tag:yaml.org,2002:"
 
 
+_MAYBE_NOT_STR = frozenset("0123456789+-.~nNtTfF")
+
+
 def _resolve(value: str) -> Any:
+    if value and value[0] not in _MAYBE_NOT_STR:
+        return value
     if value in _NULLS:
         return None
     if value in _BOOLS:
@@ -278,6 +277,15 @@ class _Builder:
         self.total = 0
         self.documents = 0
         self.root: Any = None
+        self._handlers = {
+            "DocumentStartEvent": self._on_document,
+            "ScalarEvent": self._on_scalar,
+            "MappingStartEvent": lambda event: self._open(event, {}),
+            "SequenceStartEvent": lambda event: self._open(event, []),
+            "MappingEndEvent": lambda event: self._close(),
+            "SequenceEndEvent": lambda event: self._close(),
+            "AliasEvent": self._on_alias,
+        }
 
     def run(self, mapping: bool) -> tuple[Any, _Builder]:
         from ruamel.yaml.error import MarkedYAMLError, YAMLError
@@ -304,19 +312,14 @@ class _Builder:
         return self.root
 
     def _event(self, event: Any) -> None:
-        kind = type(event).__name__
-        if kind == "DocumentStartEvent":
-            self.documents += 1
-            if self.documents > 1:
-                raise self._abort("one saga per file: found a second document", event.start_mark)
-        elif kind == "ScalarEvent":
-            self._on_scalar(event)
-        elif kind in ("MappingStartEvent", "SequenceStartEvent"):
-            self._open(event, {} if kind == "MappingStartEvent" else [])
-        elif kind in ("MappingEndEvent", "SequenceEndEvent"):
-            self._close()
-        elif kind == "AliasEvent":
-            self._on_alias(event)
+        handler = self._handlers.get(type(event).__name__)
+        if handler is not None:
+            handler(event)
+
+    def _on_document(self, event: Any) -> None:
+        self.documents += 1
+        if self.documents > 1:
+            raise self._abort("one saga per file: found a second document", event.start_mark)
 
     def _abort(self, message: str, mark: Any) -> _Abort:
         return _Abort(message, mark.line + 1, mark.column + 1)
@@ -338,21 +341,17 @@ class _Builder:
         )
 
     def _on_scalar(self, event: Any) -> None:
-        self._count(1, event.start_mark)
         if self._wants_key():
             self._on_key(event)
             return
+        self._count(1, event.start_mark)
         try:
             value = _scalar(event)
         except ValueError as error:
             raise self._abort(str(error), event.start_mark) from None
         path = self._attach(value, 1, event.start_mark)
         if isinstance(value, str):
-            mark = event.start_mark
-            style = event.style or ""
-            self.spans[path] = _Span(
-                mark.index, event.end_mark.index, style, mark.line + 1, mark.column + 1
-            )
+            self.spans[path] = (event.start_mark.index, event.end_mark.index, event.style or "")
         self._anchor(event.anchor, value, 1)
 
     def _on_key(self, event: Any) -> None:

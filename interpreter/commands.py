@@ -47,7 +47,7 @@ from interpreter.runs import (
     temporal_errors,
     worker_is_polling,
 )
-from interpreter.session import dev, serve_worker, temporal
+from interpreter.session import connect_existing, dev, serve_worker, temporal_for_run
 
 __all__ = ["register"]
 
@@ -135,8 +135,8 @@ async def _run(args: argparse.Namespace) -> int:
         print(warning, file=sys.stderr)
     settings = settings_from_args(args)
     saga_id = args.id or f"{prepared.saga.name}-{secrets.token_hex(4)}"
-    embedded = None if args.no_wait else args.task_queue
-    async with temporal(settings, embedded_task_queue=embedded) as client:
+    session = temporal_for_run(settings, args.task_queue, allow_embedded=not args.no_wait)
+    async with session as (client, embedded):
         with temporal_errors(saga_id, settings.address):
             run_input = SagaRunInput(
                 definition=prepared.definition,
@@ -151,7 +151,7 @@ async def _run(args: argparse.Namespace) -> int:
                 print(json.dumps({"saga_id": saga_id}) if args.json else saga_id)
                 return 0
             print(f"Started saga {saga_id} ({prepared.saga.name}).", file=sys.stderr)
-            if not await worker_is_polling(client, args.task_queue):
+            if not embedded and not await worker_is_polling(client, args.task_queue):
                 print(_no_worker_warning(args.task_queue), file=sys.stderr)
             report, outcome = await _follow_or_detach(handle, saga_id)
         # Inside the block: an embedded server stops only after the report is out.
@@ -195,9 +195,9 @@ def _add_status(parser: argparse.ArgumentParser) -> None:
 
 async def _status(args: argparse.Namespace) -> int:
     settings = settings_from_args(args)
-    async with temporal(settings) as client:
-        with temporal_errors(args.saga_id, settings.address):
-            report, note = await saga_report(client, args.saga_id)
+    client = await connect_existing(settings)
+    with temporal_errors(args.saga_id, settings.address):
+        report, note = await saga_report(client, args.saga_id)
     print_report(report, args.json)
     if note:
         print(f"Note: {note}", file=sys.stderr)
@@ -211,10 +211,10 @@ def _add_result(parser: argparse.ArgumentParser) -> None:
 
 async def _result(args: argparse.Namespace) -> int:
     settings = settings_from_args(args)
-    async with temporal(settings) as client:
-        with temporal_errors(args.saga_id, settings.address):
-            await describe(client, args.saga_id)
-            outcome = await saga_outcome(client.get_workflow_handle(args.saga_id))
+    client = await connect_existing(settings)
+    with temporal_errors(args.saga_id, settings.address):
+        await describe(client, args.saga_id)
+        outcome = await saga_outcome(client.get_workflow_handle(args.saga_id))
     if outcome.exit_code == 0:
         print(json.dumps(outcome.output, indent=2))
     elif outcome.report is not None:
@@ -234,17 +234,17 @@ def _add_cancel(parser: argparse.ArgumentParser) -> None:
 
 async def _cancel(args: argparse.Namespace) -> int:
     settings = settings_from_args(args)
-    async with temporal(settings) as client:
-        with temporal_errors(args.saga_id, settings.address):
-            await cancel_saga(client, args.saga_id)
-            if not args.wait:
-                print(
-                    f"Cancel requested for {args.saga_id}: steps in flight are cancelled, "
-                    f"then completed steps are compensated (`saga status {args.saga_id}`)."
-                )
-                return 0
-            handle = client.get_workflow_handle(args.saga_id)
-            report, outcome = await follow(handle, ProgressPrinter(sys.stderr).update)
+    client = await connect_existing(settings)
+    with temporal_errors(args.saga_id, settings.address):
+        await cancel_saga(client, args.saga_id)
+        if not args.wait:
+            print(
+                f"Cancel requested for {args.saga_id}: steps in flight are cancelled, "
+                f"then completed steps are compensated (`saga status {args.saga_id}`)."
+            )
+            return 0
+        handle = client.get_workflow_handle(args.saga_id)
+        report, outcome = await follow(handle, ProgressPrinter(sys.stderr).update)
     return print_outcome(report, outcome, args.json)
 
 
@@ -264,14 +264,12 @@ def _add_resume(parser: argparse.ArgumentParser) -> None:
 async def _resume(args: argparse.Namespace) -> int:
     settings = settings_from_args(args)
     request = ResumeRequest(retry=args.retry, skip=args.skip or [])
-    async with temporal(settings) as client:
-        with temporal_errors(args.saga_id, settings.address):
-            answer = await resume_saga(client, args.saga_id, request)
+    client = await connect_existing(settings)
+    with temporal_errors(args.saga_id, settings.address):
+        await resume_saga(client, args.saga_id, request)
     skipped = ", ".join(request.skip)
     what = "retrying its failed compensations" if args.retry else f"skipping {skipped}"
-    print(f"Resumed saga {args.saga_id}: {what}.")
-    if answer not in (None, ""):
-        print(answer if isinstance(answer, str) else json.dumps(answer, indent=2))
+    print(f"Resumed saga {args.saga_id}: {what} (`saga result {args.saga_id}` waits for its end).")
     return 0
 
 
@@ -289,9 +287,9 @@ def _add_list(parser: argparse.ArgumentParser) -> None:
 
 async def _list(args: argparse.Namespace) -> int:
     settings = settings_from_args(args)
-    async with temporal(settings) as client:
-        with temporal_errors("", settings.address):
-            runs = await list_runs(client, args.limit)
+    client = await connect_existing(settings)
+    with temporal_errors("", settings.address):
+        runs = await list_runs(client, args.limit)
     print(render_runs(runs, as_json=args.json))
     return 0
 

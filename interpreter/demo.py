@@ -188,8 +188,17 @@ class DemoService:
         effect is applied first only when `after_effect` (the call landed, the reply
         was lost). The first queued rule that matches the method and path prefix wins.
         """
-        fault = Fault(method, path_prefix, times, delay, status, body, dict(headers or {}))
-        fault.reset_connection, fault.after_effect = reset_connection, after_effect
+        fault = Fault(
+            method=method,
+            path_prefix=path_prefix,
+            times=times,
+            seconds=delay,
+            status=status,
+            body=body,
+            headers=dict(headers or {}),
+            reset_connection=reset_connection,
+            after_effect=after_effect,
+        )
         with self._lock:
             self._faults.append(fault)
 
@@ -201,7 +210,7 @@ class DemoService:
         times: int | None = None,
     ) -> None:
         """Answer matching requests `seconds` late, after applying their effect."""
-        rule = Delay(method, path_prefix, times, seconds)
+        rule = Delay(method=method, path_prefix=path_prefix, times=times, seconds=seconds)
         with self._lock:
             self._delays.append(rule)
 

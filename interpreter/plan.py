@@ -55,5 +55,5 @@ def undo_waits(saga: Saga, to_undo: Collection[str]) -> dict[str, list[str]]:
     (skipped, or without a compensation) never lets an ancestor's undo overtake its own
     dependants'.
     """
-    below = descendants(saga)
-    return {name: [d for d in below[name] if d in to_undo] for name in to_undo}
+    below, wanted = descendants(saga), set(to_undo)
+    return {name: [d for d in below[name] if d in wanted] for name in to_undo}

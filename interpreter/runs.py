@@ -256,14 +256,14 @@ async def cancel_saga(client: Client, saga_id: str) -> None:
     await client.get_workflow_handle(saga_id).cancel()
 
 
-async def resume_saga(client: Client, saga_id: str, request: ResumeRequest) -> Any:
+async def resume_saga(client: Client, saga_id: str, request: ResumeRequest) -> None:
     """Send the resume update; the workflow refuses it unless the saga is PARKED."""
     description = await describe(client, saga_id)
     if description.status != WorkflowExecutionStatus.RUNNING:
         raise CommandError(f"saga {saga_id!r} has already ended; only a parked saga resumes")
     handle = client.get_workflow_handle(saga_id)
     try:
-        return await handle.execute_update(UPDATE_RESUME, request)
+        await handle.execute_update(UPDATE_RESUME, request)
     except WorkflowUpdateFailedError as err:
         raise CommandError(f"cannot resume {saga_id}: {_message(err.cause)}") from err
 

@@ -23,33 +23,37 @@ from interpreter.client import (
 )
 from interpreter.devserver import DevServer
 
-__all__ = ["dev", "serve_worker", "temporal"]
+__all__ = ["connect_existing", "dev", "serve_worker", "temporal_for_run"]
 
 NOTHING_LISTENING = "nothing is listening there (start a server with `saga dev`)"
 
 
-@contextlib.asynccontextmanager
-async def temporal(
-    settings: ConnectionSettings, *, embedded_task_queue: str | None = None
-) -> AsyncIterator[Client]:
-    """A connected client for the command's lifetime.
-
-    With `embedded_task_queue` set, and no address configured and nothing on the
-    default address, an in-memory dev server and a worker on that task queue run
-    for as long as the block does.
-    """
-    if settings.configured or is_listening(settings.address):
-        yield await connect(settings)
-        return
-    if embedded_task_queue is None:
+async def connect_existing(settings: ConnectionSettings) -> Client:
+    """A client of a server that must already run (configured, or on the default address)."""
+    if not settings.configured and not is_listening(settings.address):
         raise CannotReachTemporal(settings.address, NOTHING_LISTENING)
+    return await connect(settings)
+
+
+@contextlib.asynccontextmanager
+async def temporal_for_run(
+    settings: ConnectionSettings, task_queue: str, *, allow_embedded: bool = True
+) -> AsyncIterator[tuple[Client, bool]]:
+    """A client for `saga run`, and whether it talks to an embedded server.
+
+    With no address configured and nothing on the default address, an in-memory dev
+    server and a worker on `task_queue` run for as long as the block does.
+    """
+    if not allow_embedded or settings.configured or is_listening(settings.address):
+        yield await connect_existing(settings), False
+        return
     print(
         f"No Temporal server at {settings.address}: starting an embedded one for this run…",
         file=sys.stderr,
         flush=True,
     )
-    async with _embedded(settings, embedded_task_queue) as client:
-        yield client
+    async with _embedded(settings, task_queue) as client:
+        yield client, True
 
 
 @contextlib.asynccontextmanager
@@ -81,9 +85,7 @@ async def serve_worker(
     """`saga worker`: run until SIGINT/SIGTERM (or `stop`), then shut down cleanly."""
     from interpreter.worker import run_worker
 
-    if not settings.configured and not is_listening(settings.address):
-        raise CannotReachTemporal(settings.address, NOTHING_LISTENING)
-    client = await connect(settings)
+    client = await connect_existing(settings)
     print(
         f"Worker polling task queue {task_queue!r} at {settings.address} "
         f"(namespace {settings.namespace}). Ctrl-C to stop.",

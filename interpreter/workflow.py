@@ -170,7 +170,7 @@ class SagaWorkflow:
             if not self._running:
                 break
             try:
-                await workflow.wait_condition(self._a_step_ended)
+                await workflow.wait_condition(lambda: any(t.done() for t in self._running.values()))
             except asyncio.CancelledError:
                 # `saga cancel` arrives as the cancellation of this (the main) task only;
                 # catching it here is what lets the undo below still happen.
@@ -191,9 +191,6 @@ class SagaWorkflow:
             self._stopped(reason, message)
         for task in self._running.values():
             task.cancel()
-
-    def _a_step_ended(self) -> bool:
-        return any(task.done() for task in self._running.values())
 
     def _reap(self) -> None:
         for name, task in list(self._running.items()):

@@ -14,6 +14,7 @@ from pathlib import Path
 import httpx
 import pytest
 from conftest import SAGA, Trip
+from temporalio.client import Client
 
 from interpreter.cli import main
 from interpreter.client import is_listening
@@ -24,18 +25,19 @@ def test_the_binary_is_the_one_installed_with_the_package() -> None:
     assert find_temporal_binary() == str(Path(sys.executable).parent / "temporal")
 
 
-async def test_dev_server_persists_to_its_file_serves_the_ui_and_stops(tmp_path: Path) -> None:
-    server = DevServer(port=0, ui_port=0, db_filename=tmp_path / "state" / "t.db")
+async def test_dev_server_keeps_workflows_in_its_file_across_restarts(tmp_path: Path) -> None:
+    db = tmp_path / "state" / "t.db"
+    async with DevServer(port=0, ui_port=None, db_filename=db) as first:
+        client = await Client.connect(first.address)
+        await client.start_workflow("Saga", id="kept", task_queue="nobody-polls")
+    assert not first.running
+    assert not is_listening(first.address)
 
-    async with server:
-        assert server.ui_url is not None
-        assert is_listening(server.address)
-        ui = httpx.get(server.ui_url, timeout=10)
-        assert ui.status_code == 200
+    async with DevServer(port=0, ui_port=None, db_filename=db) as second:
+        client = await Client.connect(second.address)
+        description = await client.get_workflow_handle("kept").describe()
 
-    assert not server.running
-    assert not is_listening(server.address)
-    assert (tmp_path / "state" / "t.db").stat().st_size > 0
+    assert description.workflow_type == "Saga"
 
 
 async def test_a_busy_port_is_refused_with_a_message() -> None:
@@ -90,10 +92,12 @@ def _run_on(address: str, trip: Trip, *extra: str) -> int:
     return main(["run", str(trip.path), "--input", trip.input, "--address", address, *extra])
 
 
-def test_dev_serves_sagas_and_stops_cleanly_on_ctrl_c(
-    dev_process: DevProcess, trip: Trip, capsys: pytest.CaptureFixture[str]
+def test_dev_serves_sagas_and_the_ui_and_stops_cleanly_on_ctrl_c(
+    dev_process: DevProcess, trip: Trip, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    assert f"http://localhost:{dev_process.ui_port}" in dev_process.banner
+    ui = f"http://localhost:{dev_process.ui_port}"
+    assert ui in dev_process.banner
+    assert httpx.get(ui, timeout=10).status_code == 200
 
     assert _run_on(dev_process.address, trip) == 0
     code, err = dev_process.interrupt()
@@ -105,22 +109,4 @@ def test_dev_serves_sagas_and_stops_cleanly_on_ctrl_c(
     while is_listening(dev_process.address) and time.monotonic() < deadline:
         time.sleep(0.1)
     assert not is_listening(dev_process.address)
-
-
-def test_dev_keeps_finished_runs_across_restarts(
-    tmp_path: Path, trip: Trip, capsys: pytest.CaptureFixture[str]
-) -> None:
-    first = DevProcess(tmp_path / "dev.db")
-    assert _run_on(first.address, trip, "--id", "trip-kept") == 0
-    assert first.interrupt()[0] == 0
-    capsys.readouterr()
-
-    second = DevProcess(tmp_path / "dev.db")
-    try:
-        code = main(["list", "--json", "--address", second.address])
-        listed = capsys.readouterr().out
-    finally:
-        second.interrupt()
-
-    assert code == 0
-    assert '"saga_id": "trip-kept"' in listed
+    assert (tmp_path / "dev.db").stat().st_size > 0

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import json
+import signal
+import subprocess
 import time
 from typing import Any
 
-from conftest import Result, Saga, Trip
+from conftest import SAGA, Result, Saga, Trip
 
 
 def _fail_always(service: Any, method: str, status: int = 409) -> None:
@@ -240,3 +242,23 @@ def test_unknown_id_is_an_error_for_every_command(saga: Saga) -> None:
         result: Result = saga(command[0], "no-such-saga", *command[1:])
         assert result.code == 1, command
         assert result.err.strip() == "Error: no saga with id 'no-such-saga'", command
+
+
+def test_ctrl_c_stops_following_but_not_the_saga(saga: Saga, trip: Trip) -> None:
+    trip.hotels.delay(30)
+    command = [SAGA, "run", str(trip.path), "--input", trip.input, "--id", "trip-detach"]
+    command += ["--address", saga.address, "--task-queue", saga.task_queue]
+    process = subprocess.Popen(command, stderr=subprocess.PIPE, text=True)
+    assert process.stderr is not None
+    while "reserve_hotel" not in process.stderr.readline():
+        pass
+
+    process.send_signal(signal.SIGINT)
+    err = process.stderr.read()
+    process.wait(10)
+
+    assert process.returncode == 130
+    assert "Stopped following trip-detach" in err
+    assert "Traceback" not in err
+    assert saga("status", "trip-detach", "--json").json()["status"] == "RUNNING"
+    saga("cancel", "trip-detach")

@@ -116,22 +116,24 @@ def test_a_delayed_reply_applies_the_effect_before_the_wait(
     assert list(service.resources["r"]) == ["r-1"]
 
 
+def _server_time(service: DemoService, index: int) -> float:
+    record = service.requests[index]
+    assert record.end_time is not None
+    return record.end_time - record.time
+
+
 def test_a_delay_slows_matching_responses(client: httpx.Client, service: DemoService) -> None:
     service.delay(0.2, path_prefix="/slow")
-    started = time.monotonic()
     client.get("/slow")
-    slow = time.monotonic() - started
-    started = time.monotonic()
     client.get("/fast")
-    assert slow >= 0.2 > time.monotonic() - started
+    assert _server_time(service, 0) >= 0.2 > _server_time(service, 1)
 
 
 def test_a_delay_with_a_count_expires(client: httpx.Client, service: DemoService) -> None:
     service.delay(0.2, times=1)
     client.get("/r")
-    started = time.monotonic()
     client.get("/r")
-    assert time.monotonic() - started < 0.2
+    assert _server_time(service, 0) >= 0.2 > _server_time(service, 1)
 
 
 def test_stop_does_not_wait_for_a_delayed_reply(service: DemoService) -> None:

@@ -59,7 +59,7 @@ def _overlap(a: RecordedRequest, b: RecordedRequest) -> bool:
 
 
 def test_concurrent_requests_are_served_in_parallel(service: DemoService) -> None:
-    service.delay(0.3)
+    service.delay(0.5)
     first, second = _send_together(service, ["/flights", "/hotels"])
     assert _overlap(first, second)
 
@@ -78,7 +78,7 @@ def test_concurrent_creates_get_distinct_ids(service: DemoService) -> None:
 
 
 def test_an_in_flight_request_has_no_end_time_yet(service: DemoService) -> None:
-    service.delay(0.5)
+    service.delay(1.0)
     thread = threading.Thread(target=lambda: httpx.get(f"{service.url}/r"))
     thread.start()
     deadline = time.monotonic() + 2

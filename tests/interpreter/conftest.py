@@ -9,6 +9,7 @@ tests/interpreter/histories/<test>.json, for the replay test.
 
 from __future__ import annotations
 
+import re
 import shutil
 import sys
 import uuid
@@ -168,7 +169,7 @@ async def _run_worker(
     runtime = Runtime(
         client,
         f"test-{uuid.uuid4().hex[:12]}",
-        request.node.name.replace("[", "-").rstrip("]"),
+        re.sub(r"[^A-Za-z0-9_-]+", "-", request.node.name).strip("-"),
         bool(request.config.getoption("--record-histories")),
     )
     async with httpx.AsyncClient(timeout=None) as http:

@@ -132,6 +132,7 @@ async def test_a_parked_saga_can_skip_a_compensation_and_retry_the_rest(
         (ResumeRequest(skip=["c"]), "no failed compensation"),
         (ResumeRequest(), "nothing to do"),
     ],
+    ids=["unknown-step", "not-failed", "nothing"],
 )
 async def test_a_resume_that_makes_no_sense_is_rejected(
     runtime: Runtime, services: Callable[[str], DemoService], request_: ResumeRequest, message: str
@@ -180,3 +181,14 @@ async def test_a_step_that_fails_for_good_after_the_pivot_is_reported_not_undone
     assert error_type == ERROR_TYPES[SagaStatus.COMPENSATION_FAILED]
     assert report.failed_step == "ship"
     assert report.compensation_failures[0].startswith("ship: failed after the pivot")
+
+
+async def test_cancelling_a_parked_saga_ends_it_compensation_failed(
+    runtime: Runtime, services: Callable[[str], DemoService]
+) -> None:
+    svc = services("pay")
+    handle = await parked(runtime, svc)
+    await handle.cancel()
+    error_type, report = await failure_of(handle)
+    assert error_type == ERROR_TYPES[SagaStatus.COMPENSATION_FAILED]
+    assert len(report.compensation_failures) == 2

@@ -7,14 +7,19 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+import pytest
 from conftest import Runtime, failure_of, query_report, saga
+from temporalio.client import WorkflowFailureError
 from temporalio.common import SearchAttributeKey
 
 from interpreter.contract import (
     ERROR_TYPES,
+    INVALID_DEFINITION_ERROR,
     INVALID_INPUT_ERROR,
     SEARCH_ATTRIBUTE_NAME,
     SEARCH_ATTRIBUTE_STATUS,
+    WORKFLOW_NAME,
+    SagaRunInput,
     SagaStatus,
     StepStatus,
 )
@@ -138,3 +143,26 @@ async def test_the_saga_timeout_undoes_like_a_cancel(
         None,
     ), report
     assert [r.path for r in svc.requests] == ["/a", "/b", "/undo/b", "/undo/a"]
+
+
+async def test_a_definition_the_worker_cannot_read_is_a_typed_error(runtime: Runtime) -> None:
+    handle = await runtime.client.start_workflow(
+        WORKFLOW_NAME,
+        SagaRunInput(definition={"version": 1, "name": "broken", "steps": []}),
+        id=f"broken-{time.time_ns()}",
+        task_queue=runtime.task_queue,
+    )
+    with pytest.raises(WorkflowFailureError) as caught:
+        await handle.result()
+    assert getattr(caught.value.cause, "type", None) == INVALID_DEFINITION_ERROR
+
+
+async def test_a_when_that_cannot_be_evaluated_fails_the_step_unsent(
+    runtime: Runtime, services: Callable[[str], DemoService]
+) -> None:
+    svc = services("shop")
+    _, report = await runtime.fail(
+        saga([step(svc, "a"), step(svc, "b", when="${ input.missing.field }")]), {}
+    )
+    assert [r.path for r in svc.requests] == ["/a", "/undo/a"]
+    assert report.failed_step == "b" and (report.error or "").startswith("when:")

@@ -1,0 +1,61 @@
+"""Each benchmark runs end to end at its tiny `--quick` size and writes its figures.
+
+Only that: timings on a shared CI machine prove nothing, so none is asserted. The
+figures themselves come from full runs (docs/PERFORMANCE.md).
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+BENCH = Path(__file__).resolve().parents[2] / "bench"
+
+
+def run_quick(script: str, out: Path) -> dict[str, Any]:
+    result = subprocess.run(
+        [sys.executable, str(BENCH / script), "--quick", "--out", str(out)],
+        capture_output=True,
+        text=True,
+        timeout=240,
+        cwd=BENCH.parent,
+    )
+    assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]
+    figures: dict[str, Any] = json.loads(out.read_text())
+    assert figures["command"].startswith(f"python bench/{script} --quick")
+    assert figures["machine"]["nproc"] >= 1
+    return figures
+
+
+@pytest.mark.timeout(300)
+def test_overhead_benchmark_writes_ratios_and_history_counts(tmp_path: Path) -> None:
+    figures = run_quick("bench_overhead.py", tmp_path / "overhead.json")
+    ratios = figures["ratios_vs_handwritten"]["dsl"]
+    assert ratios["throughput_sagas_per_s"] > 0
+    assert figures["medians"]["dsl"]["events_compensation"] > 0
+    assert set(figures["targets"]) == {
+        "throughput_ratio_at_least_0.95",
+        "events_at_most_handwritten_plus_2",
+    }
+
+
+@pytest.mark.timeout(300)
+def test_scale_benchmark_writes_limits_and_peak_memory(tmp_path: Path) -> None:
+    figures = run_quick("bench_scale.py", tmp_path / "scale.json")
+    assert figures["sequence"]["completed"]["outcomes"] == ["COMPLETED"]
+    assert figures["sequence"]["compensated"]["outcome"].startswith("failed: SagaCompensated")
+    assert figures["concurrent"]["dsl"]["worker_peak_rss_mib"] > 0
+    assert figures["limits"]["completed"]["steps_to_events_error"] > 0
+
+
+@pytest.mark.timeout(300)
+def test_validator_benchmark_writes_ratios_and_cold_start(tmp_path: Path) -> None:
+    figures = run_quick("bench_validator_vs_checkjsonschema.py", tmp_path / "validator.json")
+    assert figures["corpus"]["ratio_saga_vs_check_jsonschema"] > 0
+    assert figures["cold_start"]["saga_validate_s"] > 0
+    assert "cold_start_under_0.3s" in figures["targets"]
