@@ -239,4 +239,6 @@ def input_validator(schema: dict[str, Any]) -> tuple[Any, str]:
 def _input_validator(schema_json: str) -> Any:
     from jsonschema import Draft202012Validator
 
-    return Draft202012Validator(json.loads(schema_json))
+    # `format` is asserted: a saga that says `format: date` means it.
+    checker = Draft202012Validator.FORMAT_CHECKER
+    return Draft202012Validator(json.loads(schema_json), format_checker=checker)

@@ -3,7 +3,9 @@
 Exceptions::
 
     DslError                 root of every error this package raises
-    └── InvalidSaga          a file or document failed validation; .diagnostics has them all
+    ├── InvalidSaga          a file or document failed validation; .diagnostics has them all
+    ├── LoadError            (dsl.loader) a file is not one YAML or JSON document
+    └── ExpressionError      (dsl.expressions) a template does not parse, or failed
 
 Every problem is collected before anything is raised, so a user sees all of them at once.
 """

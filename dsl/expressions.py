@@ -19,6 +19,8 @@ from dataclasses import dataclass, field
 from functools import cache, lru_cache
 from typing import Any
 
+from dsl.diagnostics import DslError
+
 __all__ = [
     "Expression",
     "ExpressionError",
@@ -34,7 +36,7 @@ __all__ = [
 VARIABLES = ("input", "saga", "steps", "response")
 
 
-class ExpressionError(Exception):
+class ExpressionError(DslError):
     """An expression that does not parse, or that failed while being evaluated.
 
     `offset` is the 0-based position in the template string where the problem is,

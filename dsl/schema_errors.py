@@ -207,6 +207,11 @@ def _message(error: Any, path: JsonPath) -> str:
         return f"{name} must be one of {options}, not {shown}{near_miss(str(value), rule)}"
     if kind == "minItems":
         return f"{name} needs at least {rule} item{'s' if rule != 1 else ''}"
+    if kind == "format":
+        return f"{name} must be a valid {rule}, not {shown}"
+    if kind in ("minLength", "maxLength"):
+        bound = "at least" if kind == "minLength" else "at most"
+        return f"{name} must have {bound} {rule} character{'s' if rule != 1 else ''}, not {shown}"
     if kind in ("minimum", "maximum"):
         bound = "at least" if kind == "minimum" else "at most"
         return f"{name} must be {bound} {rule}, not {shown}"

@@ -8,8 +8,10 @@ graph: no Temporal import, so `saga validate` starts fast) and `interpreter.comm
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Sequence
+from typing import NoReturn
 
 DSL_COMMANDS = ("validate", "schema", "graph")
 
@@ -42,5 +44,21 @@ def main(argv: Sequence[str] | None = None) -> int:
     return code
 
 
+def run() -> NoReturn:
+    """The `saga` console script: `main()`, then exit without interpreter teardown.
+
+    temporalio's Rust threads can abort CPython's finalization once a client has been
+    used (temporalio/sdk-python#300): the command's exit code would turn into SIGABRT.
+    Nothing is left to clean up by then, so the output is flushed and the process ends.
+    """
+    code = main()
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except (OSError, ValueError):
+            pass  # a closed pipe (`saga list | head`) must not change the exit code
+    os._exit(code)
+
+
 if __name__ == "__main__":
-    sys.exit(main())
+    run()

@@ -234,9 +234,11 @@ async def saga_report(client: Client, saga_id: str) -> tuple[SagaReport, str | N
     """The saga's report and, when no worker answered, a note saying what is missing."""
     description = await describe(client, saga_id)
     handle = client.get_workflow_handle(saga_id)
-    report = await query_report(handle)
-    if report is not None:
-        return report, None
+    # Without a worker on its task queue a query only waits for its timeout.
+    if await worker_is_polling(client, description.task_queue):
+        report = await query_report(handle)
+        if report is not None:
+            return report, None
     name = str(await description.memo_value(MEMO_SAGA_NAME, ""))
     note = "no worker answered the status query: step details are unavailable"
     if description.status == WorkflowExecutionStatus.RUNNING:

@@ -29,9 +29,10 @@ __all__ = ["GRACEFUL_SHUTDOWN", "build_worker", "run_worker", "workflow_runner"]
 GRACEFUL_SHUTDOWN = timedelta(seconds=10)
 """How long in-flight HTTP calls may finish when the worker stops, before they are cancelled."""
 
-# Modules the workflow uses that are deterministic and must not be re-imported per run:
-# cel_expr_python (C++) and rpds (Rust) are native extensions that cannot be re-imported
-# in the sandbox at all; the others are pure Python, passed through for speed.
+# Modules the workflow uses, all deterministic, shared with the worker instead of being
+# re-imported for every run. workflow.py imports most of them passed through already;
+# this list also covers what they import lazily, from inside a run: cel_expr_python (a
+# C++ extension, loaded on the first expression) and jsonschema's helpers (rpds is Rust).
 PASSTHROUGH_MODULES = (
     "dsl",
     "interpreter.contract",

@@ -172,8 +172,10 @@ class SagaWorkflow:
             try:
                 await workflow.wait_condition(lambda: any(t.done() for t in self._running.values()))
             except asyncio.CancelledError:
-                # `saga cancel` arrives as the cancellation of this (the main) task only;
-                # catching it here is what lets the undo below still happen.
+                # `saga cancel` arrives as an asyncio.CancelledError in this (the main)
+                # task: a BaseException, so `except Exception` would miss it and leave the
+                # saga half done. Only the cancel is caught; other BaseExceptions (the
+                # worker evicting this run from its cache) must pass untouched.
                 self._interrupt(saga, "cancel", "cancelled")
             self._reap()
         if deadline is not None and not deadline.done():

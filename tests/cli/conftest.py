@@ -74,7 +74,6 @@ def no_temporal_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     for name in ENV_VARS:
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("TEMPORAL_CONFIG_FILE", str(tmp_path / "no-temporal.toml"))
-    monkeypatch.setenv("NO_COLOR", "1")
 
 
 @pytest.fixture
@@ -118,7 +117,7 @@ class Saga:
     def __call__(self, *args: str) -> Result:
         self.capsys.readouterr()
         extra = ["--address", self.address]
-        if args[0] == "run":
+        if args[0] == "run" and "--task-queue" not in args:
             extra += ["--task-queue", self.task_queue]
         code = main([*args, *extra])
         captured = self.capsys.readouterr()

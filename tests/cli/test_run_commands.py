@@ -262,3 +262,16 @@ def test_ctrl_c_stops_following_but_not_the_saga(saga: Saga, trip: Trip) -> None
     assert "Traceback" not in err
     assert saga("status", "trip-detach", "--json").json()["status"] == "RUNNING"
     saga("cancel", "trip-detach")
+
+
+def test_status_without_a_worker_says_what_it_cannot_tell(saga: Saga, trip: Trip) -> None:
+    started = saga("run", str(trip.path), "--input", trip.input, "--id", "trip-alone",
+                   "--no-wait", "--task-queue", "nobody-polls-this")  # fmt: skip
+    assert started.code == 0
+
+    status = saga("status", "trip-alone", "--json")
+
+    assert status.code == 0
+    assert status.json()["status"] == "RUNNING"
+    assert "no worker answered" in status.err
+    saga("cancel", "trip-alone")

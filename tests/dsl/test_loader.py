@@ -11,9 +11,9 @@ import pytest
 from dsl.loader import Limits, LoadError, load_file, load_text
 
 
-def _error(text: str | bytes, limits: Limits = Limits(), path: str = "f.yaml") -> str:
+def _error(text: str | bytes, limits: Limits | None = None, path: str = "f.yaml") -> str:
     with pytest.raises(LoadError) as caught:
-        load_text(text, path, limits)
+        load_text(text, path, limits or Limits())
     return str(caught.value.diagnostic)
 
 
@@ -110,7 +110,9 @@ def test_empty_file_is_an_error() -> None:
 
 
 def test_root_must_be_a_mapping() -> None:
-    assert _error("- a\n") == "f.yaml:1:1: error: the top level must be a mapping of keys, not a list"
+    assert (
+        _error("- a\n") == "f.yaml:1:1: error: the top level must be a mapping of keys, not a list"
+    )
     assert _error("just text\n").endswith("not the string 'just text'")
 
 
@@ -202,3 +204,25 @@ def test_multi_megabyte_garbage_ends_in_a_diagnostic() -> None:
 
 def test_recursive_alias_is_refused() -> None:
     assert "unknown alias '*a'" in _error("a: &a [*a]\n")
+
+
+def test_pure_python_parser_gives_the_same_documents(monkeypatch: pytest.MonkeyPatch) -> None:
+    import importlib
+
+    folder = Path(__file__).parent.parent / "examples" / "valid"
+    with_c = {p: load_file(p) for p in sorted(folder.iterdir())}
+    real = importlib.import_module
+
+    def without_c(name: str) -> object:
+        if name == "_ruamel_yaml":
+            raise ImportError(name)
+        return real(name)
+
+    monkeypatch.setattr(importlib, "import_module", without_c)
+    for path, expected in with_c.items():
+        pure = load_file(path)
+        assert (pure.data, pure.keys, pure.values) == (
+            expected.data,
+            expected.keys,
+            expected.values,
+        )

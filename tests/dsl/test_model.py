@@ -56,7 +56,11 @@ def test_status_matches_numbers_and_classes() -> None:
 
 def _saga(defaults: dict[str, Any] | None = None, **request: Any) -> Saga:
     action = {"url": "http://x", "method": "POST", **request}
-    document: dict[str, Any] = {"version": 1, "name": "s", "steps": [{"name": "a", "action": action}]}
+    document: dict[str, Any] = {
+        "version": 1,
+        "name": "s",
+        "steps": [{"name": "a", "action": action}],
+    }
     if defaults is not None:
         document["defaults"] = defaults
     return Saga.model_validate(document)

@@ -24,7 +24,20 @@ BASES = [load_file(path).data for path in VALID]
 SCHEMA = Draft202012Validator(generate_schema())
 
 INTERESTING = st.sampled_from(
-    ["${ input.x }", "${", "none", "POST", "post", "10s", "0s", "2xx", "a", "attempt", "", "${ steps.a.output }"]
+    [
+        "${ input.x }",
+        "${",
+        "none",
+        "POST",
+        "post",
+        "10s",
+        "0s",
+        "2xx",
+        "a",
+        "attempt",
+        "",
+        "${ steps.a.output }",
+    ]
 )
 SCALARS = (
     st.none()
@@ -36,15 +49,26 @@ SCALARS = (
 )
 VALUES = st.recursive(
     SCALARS,
-    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=8), inner, max_size=3),
+    lambda inner: (
+        st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=8), inner, max_size=3)
+    ),
     max_leaves=8,
 )
 KEYS = st.sampled_from(
-    ["name", "after", "when", "pivot", "compensation", "retry", "max_attempts", "service", "url", "x"]
+    [
+        "name",
+        "after",
+        "when",
+        "pivot",
+        "compensation",
+        "retry",
+        "max_attempts",
+        "service",
+        "url",
+        "x",
+    ]
 )
-SETTINGS = settings(
-    max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow]
-)
+SETTINGS = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 
 def _containers(node: Any) -> list[Any]:
@@ -122,7 +146,35 @@ def test_random_text_gives_diagnostics_never_exceptions(text: str | bytes) -> No
 
 
 @settings(max_examples=200, deadline=None)
-@given(st.lists(st.sampled_from(["a:", " ", "\n", "- ", "[", "]", "{", "}", "&x ", "*x", "!!str ", "'", '"', "${", "<<: ", "\t", "---\n", ",", "1", "~"]), max_size=40))
+@given(
+    st.lists(
+        st.sampled_from(
+            [
+                "a:",
+                " ",
+                "\n",
+                "- ",
+                "[",
+                "]",
+                "{",
+                "}",
+                "&x ",
+                "*x",
+                "!!str ",
+                "'",
+                '"',
+                "${",
+                "<<: ",
+                "\t",
+                "---\n",
+                ",",
+                "1",
+                "~",
+            ]
+        ),
+        max_size=40,
+    )
+)
 def test_yaml_shaped_noise_gives_diagnostics_never_exceptions(pieces: list[str]) -> None:
     result = check_text("".join(pieces), "noise.yaml")
     assert result.ok or result.errors

@@ -43,7 +43,9 @@ def test_schema_is_draft_2020_12_with_an_id() -> None:
 
 
 def test_every_object_is_closed() -> None:
-    open_objects = [w for w, s in _objects(generate_schema()) if s.get("additionalProperties") is not False]
+    open_objects = [
+        w for w, s in _objects(generate_schema()) if s.get("additionalProperties") is not False
+    ]
     assert open_objects == []
 
 

@@ -148,16 +148,25 @@ def test_snapshot_survives_a_round_trip_through_the_model() -> None:
 
 def test_equal_sagas_in_yaml_and_json_have_the_same_hash() -> None:
     as_json = json.dumps(_saga().model_dump(mode="json", by_alias=True, exclude_none=True))
-    assert definition_snapshot(check_text(as_json, "demo.json").unwrap())[1] == (
-        definition_snapshot(_saga())[1]
+    assert (
+        definition_snapshot(check_text(as_json, "demo.json").unwrap())[1]
+        == (definition_snapshot(_saga())[1])
     )
 
 
 def test_any_change_changes_the_hash() -> None:
-    assert definition_snapshot(_saga())[1] != (
-        definition_snapshot(_saga(SAGA.replace("name: demo", "name: demo2")))[1]
+    assert (
+        definition_snapshot(_saga())[1]
+        != (definition_snapshot(_saga(SAGA.replace("name: demo", "name: demo2")))[1])
     )
 
 
 def test_canonical_json_sorts_keys_and_keeps_unicode() -> None:
     assert canonical_json({"b": 1, "a": ["é"]}) == '{"a":["é"],"b":1}'
+
+
+def test_input_formats_are_asserted() -> None:
+    saga = _saga(SAGA.replace("id: {type: string}", "id: {type: string, format: date}"))
+    assert validate_input(saga, {"id": "2024-02-29", "count": 1}) == []
+    [problem] = validate_input(saga, {"id": "2023-02-29", "count": 1})
+    assert problem.message == "`id` must be a valid date, not '2023-02-29'"

@@ -69,3 +69,41 @@ def test_bundled_saga_is_valid_without_diagnostics(path: Path) -> None:
     result = load_and_check(path)
     assert [str(d) for d in result.diagnostics] == []
     assert result.ok
+
+
+def _bomb() -> bytes:
+    lines = ["a0: &a0 [x, x, x, x, x, x, x, x, x, x]"]
+    lines += [f"a{i}: &a{i} [{', '.join([f'*a{i - 1}'] * 10)}]" for i in range(1, 10)]
+    return ("\n".join(lines) + "\n").encode()
+
+
+HOSTILE = {
+    "alias-bomb.yaml": (
+        _bomb,
+        "6:25: error: the document holds more than 500000 values once its aliases are expanded",
+    ),
+    "deep.yaml": (
+        lambda: b"a: " + b"[" * 50_000 + b"]" * 50_000,
+        "1:67: error: the document is nested more than 64 levels deep",
+    ),
+    "latin1.yaml": (
+        lambda: "version: 1\nname: caf\u00e9\n".encode("latin-1"),
+        "2:10: error: the file is not valid utf-8: unexpected byte 0xe9",
+    ),
+    "huge.yaml": (
+        lambda: b"version: 1\ndescription: " + b"x" * (20 * 1024 * 1024) + b"\n",
+        "1:1: error: the file is too large (20.0 MiB; the limit is 16 MiB)",
+    ),
+    "nul.json": (
+        lambda: b'{"version": 1,\n "name": "\x00"}',
+        "2:11: error: json syntax error: character 0x0000 is not allowed",
+    ),
+}
+
+
+@pytest.mark.parametrize("name", sorted(HOSTILE))
+def test_hostile_file_ends_in_one_diagnostic(tmp_path: Path, name: str) -> None:
+    make, expected = HOSTILE[name]
+    path = tmp_path / name
+    path.write_bytes(make())
+    assert _reported(path) == [expected]

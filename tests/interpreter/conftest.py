@@ -9,6 +9,7 @@ tests/interpreter/histories/<test>.json, for the replay test.
 
 from __future__ import annotations
 
+import json
 import re
 import shutil
 import sys
@@ -41,7 +42,8 @@ from interpreter.worker import build_worker
 HISTORIES = Path(__file__).parent / "histories"
 
 # Test sagas retry fast, so failures surface in milliseconds, not seconds.
-FAST = {"max_attempts": 3, "initial_interval": "50ms", "backoff": 1.0, "max_interval": "50ms"}
+FAST_ATTEMPTS = 3
+FAST = {"max_attempts": FAST_ATTEMPTS, "initial_interval": "50ms", "max_interval": "50ms"}
 FAST_DEFAULTS = {"retry": FAST, "timeout": "5s", "compensation": {"retry": FAST}}
 
 
@@ -138,9 +140,19 @@ class Runtime:
 
     async def save_histories(self) -> None:
         for number, handle in enumerate(self.handles):
-            history = await handle.fetch_history()
+            history = json.loads((await handle.fetch_history()).to_json())
             name = self.test_name + (f"-{number}" if number else "")
-            (HISTORIES / f"{name}.json").write_text(history.to_json(), encoding="utf-8")
+            text = json.dumps(_without_stack_traces(history), indent=1)
+            (HISTORIES / f"{name}.json").write_text(text + "\n", encoding="utf-8")
+
+
+def _without_stack_traces(value: Any) -> Any:
+    """Failures carry the worker's stack traces (paths of the machine); replay needs none."""
+    if isinstance(value, dict):
+        return {k: "" if k == "stackTrace" else _without_stack_traces(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_without_stack_traces(item) for item in value]
+    return value
 
 
 async def failure_of(handle: WorkflowHandle[Any, Any]) -> tuple[str, SagaReport]:

@@ -7,7 +7,7 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
-from conftest import FAST, Runtime, failure_of, query_report, saga
+from conftest import FAST_ATTEMPTS, Runtime, failure_of, query_report, saga
 from temporalio.client import WorkflowHandle, WorkflowUpdateFailedError
 
 from interpreter.contract import (
@@ -74,7 +74,7 @@ async def test_every_failed_compensation_is_listed_and_the_others_still_run(
     assert report.status == SagaStatus.COMPENSATION_FAILED
     assert [line.split(":")[0] for line in report.compensation_failures] == ["a", "b"]
     assert "409 Conflict" in report.compensation_failures[1]
-    assert paths(svc).count("/undo/a") == FAST["max_attempts"]
+    assert paths(svc).count("/undo/a") == FAST_ATTEMPTS
     statuses = {s.name: s.status for s in report.steps}
     assert statuses["a"] == statuses["b"] == StepStatus.COMPENSATION_FAILED
 
@@ -163,10 +163,10 @@ async def test_after_the_pivot_a_failure_is_not_undone_and_steps_retry_forward(
 ) -> None:
     svc = services("pay")
     # More failures than max_attempts: only a forward-only retry gets through them.
-    svc.fail("POST", "/ship", status=503, times=FAST["max_attempts"] + 1)
+    svc.fail("POST", "/ship", status=503, times=FAST_ATTEMPTS + 1)
     steps = [step(svc, "reserve"), step(svc, "charge", pivot=True), step(svc, "ship")]
     await runtime.run(saga(steps))
-    assert paths(svc).count("/ship") == FAST["max_attempts"] + 2
+    assert paths(svc).count("/ship") == FAST_ATTEMPTS + 2
     assert not any(p.startswith("/undo/") for p in paths(svc))
 
 
@@ -192,3 +192,20 @@ async def test_cancelling_a_parked_saga_ends_it_compensation_failed(
     error_type, report = await failure_of(handle)
     assert error_type == ERROR_TYPES[SagaStatus.COMPENSATION_FAILED]
     assert len(report.compensation_failures) == 2
+
+
+async def test_a_cancel_after_the_pivot_is_ignored_and_the_saga_completes(
+    runtime: Runtime, services: Callable[[str], DemoService]
+) -> None:
+    svc = services("pay")
+    svc.delay(1.0, "POST", "/ship")
+    steps = [step(svc, "charge", pivot=True), step(svc, "ship")]
+    handle = await runtime.start(saga(steps))
+    for _ in range(100):
+        if "/ship" in paths(svc):
+            break
+        await asyncio.sleep(0.02)
+    await handle.cancel()
+    output = await handle.result()
+    assert set(output) == {"charge", "ship"}
+    assert paths(svc) == ["/charge", "/ship"]

@@ -59,7 +59,9 @@ async def test_each_step_adds_one_activity_and_one_workflow_task(
     }
 
 
-def test_there_are_recorded_histories_to_replay() -> None:
+def test_there_are_recorded_histories_to_replay(request: pytest.FixtureRequest) -> None:
+    if request.config.getoption("--record-histories"):
+        pytest.skip("recording new histories")
     assert len(RECORDED) >= 10
 
 

@@ -118,7 +118,7 @@ async def test_a_response_just_under_one_mebibyte_is_read(
     assert output["call"]["n"] >= 1
 
 
-async def test_the_request_carries_rendered_query_headers_and_json(
+async def test_the_request_is_rendered_and_the_response_read_with_lower_case_headers(
     runtime: Runtime, services: Callable[[str], DemoService]
 ) -> None:
     svc = services("pay")
@@ -131,7 +131,10 @@ async def test_the_request_carries_rendered_query_headers_and_json(
         "json": {"amount": "${ input.amount }", "note": "for ${ input.trip }"},
     }
     services_ = {"pay": {"url": svc.url, "headers": {"X-Client": "saga"}}}
-    await runtime.run(saga(one_step(action), services=services_), {"trip": "T1", "amount": 12})
+    output = {"type": "${ response.headers['content-type'] }", "status": "${ response.status }"}
+    definition = saga(one_step(action, output=output), services=services_)
+    result = await runtime.run(definition, {"trip": "T1", "amount": 12})
+    assert result == {"call": {"type": "application/json", "status": 201}}
     (request,) = svc.requests
     assert request.query == {"trip": "T1"}
     assert request.headers["x-trace"] == "t-T1" and request.headers["x-client"] == "saga"

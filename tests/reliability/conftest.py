@@ -6,7 +6,6 @@ The scenarios start their own servers, since they stop and kill them.
 
 from __future__ import annotations
 
-import asyncio
 import json
 import os
 import subprocess
@@ -22,7 +21,9 @@ from .processes import TemporalServer, WorkerProcess, saga_executable
 
 
 @pytest.fixture(scope="session")
-async def temporal_server(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[TemporalServer]:
+async def temporal_server(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> AsyncIterator[TemporalServer]:
     folder = tmp_path_factory.mktemp("temporal")
     server = TemporalServer(folder / "temporal.db", folder / "temporal.log")
     await server.start()
@@ -51,24 +52,24 @@ class SagaCli:
         return done
 
     def run_saga(self, path: Path, value: Any) -> subprocess.CompletedProcess[str]:
-        return self("run", str(path), "--input", json.dumps(value), "--json")
+        """Run the saga in `path` with `value` as input (from a file: it may be large)."""
+        source = path.with_suffix(".input.json")
+        source.write_text(json.dumps(value))
+        return self("run", str(path), "--input", f"@{source}", "--json")
 
 
-@pytest.fixture
-async def worker_with(
-    temporal_server: TemporalServer, tmp_path: Path
-) -> AsyncIterator[Any]:
-    """`worker_with(env)` starts a worker process on a fresh task queue; returns (cli, worker)."""
-    started: list[WorkerProcess] = []
-
-    async def start(env: dict[str, str]) -> tuple[SagaCli, WorkerProcess]:
-        queue = f"security-{uuid.uuid4().hex[:8]}"
-        worker = WorkerProcess(temporal_server.address, queue, tmp_path / "worker.log", env=env)
-        started.append(worker.start())
-        await asyncio.sleep(0)  # the worker polls when ready; sagas wait for it meanwhile
-        # The command line gets no secret: whatever it prints came through Temporal.
-        return SagaCli(temporal_server.address, queue, dict(os.environ)), worker
-
-    yield start
-    for worker in started:
-        worker.kill()
+@pytest.fixture(scope="module")
+async def saga_cli(
+    request: pytest.FixtureRequest,
+    temporal_server: TemporalServer,
+    tmp_path_factory: pytest.TempPathFactory,
+) -> AsyncIterator[tuple[SagaCli, WorkerProcess]]:
+    """One worker process for the module, on its own task queue, with the environment
+    the module names in WORKER_ENV (e.g. secrets); and the `saga` command against it."""
+    queue = f"reliability-{uuid.uuid4().hex[:8]}"
+    log = tmp_path_factory.mktemp("worker") / "worker.log"
+    env = getattr(request.module, "WORKER_ENV", {})
+    worker = WorkerProcess(temporal_server.address, queue, log, env=env).start()
+    # The command line gets no secret: whatever it prints came through Temporal.
+    yield SagaCli(temporal_server.address, queue, dict(os.environ)), worker
+    worker.kill()

@@ -21,13 +21,13 @@ from pathlib import Path
 from typing import Any
 
 from temporalio.client import Client
-from temporalio.service import RPCError
 
 from interpreter.demo import DemoService
 from interpreter.runs import start_saga
 
 from .chaos import ChaosConfig, ChaosProxy
 from .invariant import Verdict, check
+from .scan import as_text, found_in, history_bytes
 from .processes import TemporalServer, WorkerProcess
 from .workload import (
     SECRET_NAME,
@@ -222,25 +222,16 @@ class Rig:
 
     async def secret_leaks(self, outcomes: Outcomes) -> list[str]:
         """Every place the worker's secret value shows up outside the service it is for."""
-        leaks = [f"worker log {w.log_path.name}" for w in self.workers if self.secret in w.logs()]
+        secret = [self.secret]
+        leaks = [
+            f"worker log {w.log_path.name}" for w in self.workers if found_in(w.logs(), secret)
+        ]
         for saga_id, outcome in outcomes.by_id.items():
-            if self.secret in json.dumps(
-                [outcome.report, outcome.output, outcome.detail], default=str
-            ):
+            if found_in(as_text(outcome.report, outcome.output, outcome.detail), secret):
                 leaks.append(f"outcome of {saga_id}")
-            history = await _history_json(self.client, saga_id)
-            if self.secret in history:
+            if found_in(await history_bytes(self.client, saga_id), secret):
                 leaks.append(f"history of {saga_id}")
         return leaks
-
-
-async def _history_json(client: Client, saga_id: str) -> str:
-    for _ in range(20):
-        try:
-            return (await client.get_workflow_handle(saga_id).fetch_history()).to_json()
-        except RPCError:
-            await asyncio.sleep(0.5)
-    raise RuntimeError(f"cannot fetch the history of {saga_id}")
 
 
 def waves(total: int, count: int) -> list[int]:

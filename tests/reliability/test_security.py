@@ -24,22 +24,26 @@ from dsl.expressions import ExpressionError, compile_template
 from dsl.validate import check_text
 from interpreter.demo import DemoService
 
-from .processes import TemporalServer
+from .conftest import SagaCli
+from .processes import TemporalServer, WorkerProcess
+from .scan import events_holding, found_in, history_bytes
 
 pytestmark = pytest.mark.timeout(300)
 
 TOKEN, API_KEY, PASSWORD = (f"{kind}-{uuid.uuid4().hex}" for kind in ("tok", "key", "pw"))
 BASIC = base64.b64encode(f"ops:{PASSWORD}".encode()).decode()
-SECRET_ENV = {
+WORKER_ENV = {
     "SAGA_SECRET_TOKEN": TOKEN,
     "SAGA_SECRET_API_KEY": API_KEY,
     "SAGA_SECRET_PASSWORD": PASSWORD,
 }
+CliAndWorker = tuple[SagaCli, WorkerProcess]
 SECRET_VALUES = (TOKEN, API_KEY, PASSWORD, BASIC)
 
 
 class _EchoHandler(BaseHTTPRequestHandler):
-    """200 with the request's headers in the body; /deny: 401 naming the credentials."""
+    """/echo: 200 with the request's headers in the body; /deny: 401 naming the
+    credentials; anything else: 200 {"ok": true}."""
 
     protocol_version = "HTTP/1.1"
 
@@ -49,8 +53,10 @@ class _EchoHandler(BaseHTTPRequestHandler):
         if self.path.startswith("/deny"):
             text = f"invalid credentials {headers.get('authorization')} {headers.get('x-api-key')}"
             self._send(401, {"error": text}, headers)
-        else:
+        elif self.path.startswith("/echo"):
             self._send(200, {"echo": headers}, headers)
+        else:
+            self._send(200, {"ok": True}, headers)
 
     def _send(self, status: int, body: Any, headers: dict[str, str]) -> None:
         payload = json.dumps(body).encode()
@@ -77,7 +83,7 @@ def echo() -> Iterator[str]:
 FAST = {"max_attempts": 2, "initial_interval": "50ms", "max_interval": "50ms"}
 
 
-def secret_saga(url: str) -> dict[str, Any]:
+def secret_saga(url: str, success_path: str) -> dict[str, Any]:
     bearer = {"bearer": {"secret": "TOKEN"}}
     return {
         "version": 1,
@@ -87,11 +93,16 @@ def secret_saga(url: str) -> dict[str, Any]:
         "steps": [
             {
                 "name": "login",
-                "action": {"service": "echo", "method": "POST", "path": "/ok", "auth": bearer},
+                "action": {
+                    "service": "echo",
+                    "method": "POST",
+                    "path": success_path,
+                    "auth": bearer,
+                },
                 "compensation": {
                     "service": "echo",
                     "method": "POST",
-                    "path": "/ok/undo",
+                    "path": success_path + "/undo",
                     "auth": {"basic": {"username": "ops", "password": {"secret": "PASSWORD"}}},
                 },
             },
@@ -104,35 +115,63 @@ def secret_saga(url: str) -> dict[str, Any]:
     }
 
 
-def leaks(text: str) -> list[str]:
-    return [value[:6] + "…" for value in SECRET_VALUES if value in text]
+def report_of(stdout: str) -> dict[str, Any]:
+    """The JSON report `saga run --json` printed (see the xfail below for why not all)."""
+    start = stdout.find("\n{") + 1 if not stdout.startswith("{") else 0
+    report: dict[str, Any] = json.loads(stdout[start:])
+    return report
 
 
-async def history_text(server: TemporalServer, saga_id: str) -> str:
+async def run_and_scan(
+    saga_cli: tuple[SagaCli, WorkerProcess],
+    server: TemporalServer,
+    saga: dict[str, Any],
+    folder: Path,
+) -> tuple[dict[str, Any], dict[str, list[str]], list[str]]:
+    """Run the saga, read it back every way a user can, and look for the secrets.
+
+    Returns the report, {place: secrets found there}, and the history events that hold one.
+    """
+    cli, worker = saga_cli
+    cli.outputs.clear()
+    path = folder / "secrets.json"
+    path.write_text(json.dumps(saga))
+    run = cli("run", str(path), "--json")
+    assert run.returncode == 3, run.stderr  # COMPENSATED: /deny refused the payment
+    report = report_of(run.stdout)
+    cli("status", report["saga_id"], "--json")
+    cli("result", report["saga_id"])
     client = await Client.connect(server.address)
-    return (await client.get_workflow_handle(saga_id).fetch_history()).to_json()
+    scanned = {
+        "history": await history_bytes(client, report["saga_id"]),
+        "command output": "\n".join(cli.outputs).encode(),
+        "worker log": worker.logs().encode(),
+    }
+    found = {where: found_in(data, SECRET_VALUES) for where, data in scanned.items()}
+    events = await events_holding(client, report["saga_id"], SECRET_VALUES)
+    return report, {where: names for where, names in found.items() if names}, events
 
 
 async def test_secrets_stay_out_of_history_reports_logs_and_errors(
-    worker_with: Any, temporal_server: TemporalServer, echo: str, tmp_path: Path
+    saga_cli: CliAndWorker, temporal_server: TemporalServer, echo: str, tmp_path: Path
 ) -> None:
-    cli, worker = await worker_with(SECRET_ENV)
-    path = tmp_path / "secrets.json"
-    path.write_text(json.dumps(secret_saga(echo)))
-    run = cli("run", str(path), "--json")
-    assert run.returncode == 3, run.stderr  # COMPENSATED: /deny refused the payment
-    report = json.loads(run.stdout)
+    saga = secret_saga(echo, "/quiet")
+    report, found, events = await run_and_scan(saga_cli, temporal_server, saga, tmp_path)
     assert "401" in report["error"] and "[secret]" in report["error"]
-    saga_id = report["saga_id"]
-    cli("status", saga_id, "--json")
-    cli("result", saga_id)
-    scanned = {
-        "history": await history_text(temporal_server, saga_id),
-        "command output": "\n".join(cli.outputs),
-        "worker log": worker.logs(),
-    }
-    found = {where: leaks(text) for where, text in scanned.items() if leaks(text)}
-    assert found == {}
+    assert found == {}, events
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="interpreter/activities.py writes a step's output (by default the response body) "
+    "to the history without removing the secrets the request carried",
+)
+async def test_a_secret_echoed_back_by_a_service_stays_out_of_the_history(
+    saga_cli: CliAndWorker, temporal_server: TemporalServer, echo: str, tmp_path: Path
+) -> None:
+    saga = secret_saga(echo, "/echo")
+    _, found, events = await run_and_scan(saga_cli, temporal_server, saga, tmp_path)
+    assert found == {}, events
 
 
 HOSTILE_EXPRESSIONS = [
@@ -145,7 +184,6 @@ HOSTILE_EXPRESSIONS = [
     "open('/etc/passwd')",
     "__import__('os')",
     "getenv('HOME')",
-    "input.__class__",
     "now()",
     "rand()",
     "SAGA_SECRET_TOKEN",
@@ -172,10 +210,17 @@ def test_no_expression_can_read_the_environment_or_files(expression: str) -> Non
         compile_template("${ " + expression + " }").render({"input": {}, "saga": {}, "steps": {}})
 
 
+def test_python_attribute_names_are_only_map_keys() -> None:
+    template = compile_template("${ input.__class__ }")
+    assert template.render({"input": {"__class__": "plain data"}}) == "plain data"
+    with pytest.raises(ExpressionError):
+        template.render({"input": {}})
+
+
 async def test_input_text_is_never_evaluated_as_an_expression(
-    worker_with: Any, tmp_path: Path
+    saga_cli: CliAndWorker, tmp_path: Path
 ) -> None:
-    cli, _ = await worker_with({})
+    cli, _ = saga_cli
     with DemoService("notes") as notes:
         saga = {
             "version": 1,
@@ -207,7 +252,10 @@ def limits_saga(url: str) -> dict[str, Any]:
             {
                 "name": "hold",
                 "action": {"url": url + "/holds", "method": "POST", "json": {"n": 1}},
-                "compensation": {"url": url + "/holds/${ steps.hold.output.id }", "method": "DELETE"},
+                "compensation": {
+                    "url": url + "/holds/${ steps.hold.output.id }",
+                    "method": "DELETE",
+                },
             },
             {
                 "name": "fetch",
@@ -223,16 +271,16 @@ def limits_saga(url: str) -> dict[str, Any]:
 
 
 async def test_a_response_over_one_mebibyte_fails_the_step_cleanly(
-    worker_with: Any, tmp_path: Path
+    saga_cli: CliAndWorker, tmp_path: Path
 ) -> None:
-    cli, worker = await worker_with({})
+    cli, worker = saga_cli
     with DemoService("big") as big:
         path = tmp_path / "limits.json"
         path.write_text(json.dumps(limits_saga(big.url)))
         run = cli.run_saga(path, {"blob": "small"})
         fetches = [r for r in big.requests if r.path == "/_big"]
         left = big.resources.get("holds", {})
-    report = json.loads(run.stdout)
+    report = report_of(run.stdout)
     assert run.returncode == 3, run.stderr
     assert (report["failed_step"], len(fetches)) == ("fetch", 1)  # not retried
     assert "over 1 MiB" in report["error"] and "Traceback" not in run.stderr
@@ -240,9 +288,9 @@ async def test_a_response_over_one_mebibyte_fails_the_step_cleanly(
 
 
 async def test_a_request_body_over_one_mebibyte_is_never_sent(
-    worker_with: Any, tmp_path: Path
+    saga_cli: CliAndWorker, tmp_path: Path
 ) -> None:
-    cli, _ = await worker_with({})
+    cli, _ = saga_cli
     with DemoService("big") as big:
         saga = limits_saga(big.url)
         del saga["steps"][1]
@@ -250,16 +298,16 @@ async def test_a_request_body_over_one_mebibyte_is_never_sent(
         path.write_text(json.dumps(saga))
         run = cli.run_saga(path, {"blob": "x" * (1024 * 1024 + 10)})
         uploads = [r for r in big.requests if r.path == "/uploads"]
-    report = json.loads(run.stdout)
+    report = report_of(run.stdout)
     assert run.returncode == 3, run.stderr
     assert report["failed_step"] == "upload" and "over 1 MiB" in report["error"]
     assert uploads == []
 
 
 async def test_an_input_too_big_for_temporal_is_refused_with_a_clear_error(
-    worker_with: Any, tmp_path: Path
+    saga_cli: CliAndWorker, tmp_path: Path
 ) -> None:
-    cli, _ = await worker_with({})
+    cli, _ = saga_cli
     path = tmp_path / "limits.json"
     path.write_text(json.dumps(limits_saga("http://127.0.0.1:9")))
     big_input = tmp_path / "input.json"
@@ -268,3 +316,21 @@ async def test_an_input_too_big_for_temporal_is_refused_with_a_clear_error(
     assert run.returncode != 0
     assert run.stderr.startswith("Error:") or ": error:" in run.stderr, run.stderr
     assert "Traceback" not in run.stderr
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="the Temporal core's own warnings (here: payload over 512 KiB) are printed on "
+    "stdout by the client the CLI creates, in front of the JSON",
+)
+async def test_run_json_prints_only_json_even_for_a_large_input(
+    saga_cli: CliAndWorker, tmp_path: Path
+) -> None:
+    cli, _ = saga_cli
+    path = tmp_path / "limits.json"
+    path.write_text(json.dumps(limits_saga("http://127.0.0.1:9")))
+    source = tmp_path / "input.json"
+    source.write_text(json.dumps({"blob": "x" * (600 * 1024)}))
+    run = cli("run", str(path), "--input", f"@{source}", "--json", "--no-wait")
+    assert run.returncode == 0, run.stderr
+    assert set(json.loads(run.stdout)) == {"saga_id"}

@@ -1,0 +1,212 @@
+"""How fast `saga validate` is, against check-jsonschema as the baseline.
+
+    python bench/bench_validate.py [--steps 5000] [--files 1000] [--repeats 3]
+
+Measures, in one run:
+
+1. in-process: `load_and_check` of a generated saga of `--steps` steps (cold caches:
+   the first call of a fresh interpreter), with the time of each stage;
+2. cold start: `saga validate` on one small file in a fresh process (target < 0.3 s);
+3. the big file and `--files` generated files (2 to 30 steps each), each in one
+   process, with `saga validate` and with `check-jsonschema --schemafile`: the ratio
+   saga / check-jsonschema (which checks the schema only; saga also loads with
+   positions, builds the models and runs the semantic checks).
+
+Figures are medians of `--repeats` runs, in wall-clock seconds (CPU seconds of the
+in-process run too, since a busy machine stretches wall time). Results go to
+bench/results/validate.json.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+BIN = Path(sys.executable).parent
+TARGET_BIG_S = 2.0
+TARGET_COLD_S = 0.3
+
+
+def generated_saga(name: str, count: int, rng: random.Random) -> str:
+    """A valid saga of `count` steps: services, defaults, input, a DAG, `when`, undo."""
+    lines = [
+        "version: 1",
+        f"name: {name}",
+        "input:",
+        "  type: object",
+        "  required: [order_id]",
+        "  properties: {order_id: {type: string}, notify: {type: boolean}}",
+        "services:",
+        "  api: {url: 'http://localhost:9000'}",
+        "defaults:",
+        "  timeout: 5s",
+        "  retry: {max_attempts: 3, initial_interval: 200ms}",
+        "steps:",
+    ]
+    for i in range(count):
+        after = f"[s{rng.randrange(i)}]" if i and rng.random() < 0.3 else None
+        lines += [
+            f"  - name: s{i}",
+            *([f"    after: {after}"] if after else []),
+            *(["    when: ${ input.notify }"] if rng.random() < 0.1 else []),
+            "    action:",
+            "      service: api",
+            f"      method: {rng.choice(['POST', 'PUT', 'PATCH'])}",
+            f"      path: /things/{i}",
+            "      json: {order: '${ input.order_id }', n: " + str(i) + "}",
+            "    output: {id: '${ response.body.id }'}",
+            "    compensation:",
+            "      service: api",
+            "      method: DELETE",
+            f"      path: '/things/${{ steps.s{i}.output.id }}'",
+        ]
+    return "\n".join(lines) + "\n"
+
+
+def _median_run(command: list[str], repeats: int, expect: int = 0) -> float:
+    times = []
+    for _ in range(repeats):
+        started = time.perf_counter()
+        done = subprocess.run(command, capture_output=True, text=True, check=False)
+        times.append(time.perf_counter() - started)
+        if done.returncode != expect:
+            raise SystemExit(f"{command[:3]}... exited {done.returncode}: {done.stdout[-500:]}")
+    return statistics.median(times)
+
+
+def in_process(big: Path) -> dict[str, float]:
+    """One fresh interpreter, so caches are cold, timing each stage."""
+    script = f"""
+import json, time
+t0 = time.perf_counter(); c0 = time.process_time()
+from dsl.validate import load_and_check
+from dsl.loader import load_file
+from dsl.model import Saga
+from dsl.checks import check_saga
+t1 = time.perf_counter()
+document = load_file({str(big)!r})
+t2 = time.perf_counter()
+saga = Saga.model_validate(document.data, strict=True)
+t3 = time.perf_counter()
+problems = check_saga(saga, document)
+t4 = time.perf_counter(); c4 = time.process_time()
+assert not problems, problems[:3]
+print(json.dumps({{"imports_s": t1 - t0, "load_s": t2 - t1, "models_s": t3 - t2,
+    "checks_s": t4 - t3, "total_s": t4 - t1, "cpu_total_s": c4 - c0}}))
+"""
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True)
+    if done.returncode:
+        raise SystemExit(done.stderr)
+    stages: dict[str, float] = json.loads(done.stdout)
+    return stages
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--steps", type=int, default=5000)
+    parser.add_argument("--files", type=int, default=1000)
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--out", type=Path, default=ROOT / "bench" / "results" / "validate.json")
+    args = parser.parse_args()
+    saga = str(BIN / "saga")
+    check = shutil.which("check-jsonschema", path=str(BIN)) or "check-jsonschema"
+    rng = random.Random(7)
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = Path(tmp)
+        schema = folder / "saga.schema.json"
+        schema.write_text(subprocess.run([saga, "schema"], capture_output=True, text=True).stdout)
+        big = folder / "big.yaml"
+        big.write_text(generated_saga("big", args.steps, rng))
+        many = folder / "many"
+        many.mkdir()
+        files = [many / f"saga{i:04d}.yaml" for i in range(args.files)]
+        for i, path in enumerate(files):
+            path.write_text(generated_saga(f"saga{i}", rng.randint(2, 30), rng))
+        small = files[0]
+
+        stages = in_process(big)
+        results: dict[str, Any] = {
+            "machine": {"cpus": os.cpu_count(), "load_average_1m": os.getloadavg()[0]},
+            "big_file": {"steps": args.steps, "bytes": big.stat().st_size, **stages},
+            "cold_start_s": _median_run([saga, "validate", str(small)], max(args.repeats, 5)),
+            "cold_start_check_jsonschema_s": _median_run(
+                [check, "--schemafile", str(schema), str(small)], args.repeats
+            ),
+            "big_saga_validate_s": _median_run([saga, "validate", str(big)], args.repeats),
+            "big_check_jsonschema_s": _median_run(
+                [check, "--schemafile", str(schema), str(big)], args.repeats
+            ),
+            "many_files": args.files,
+            "many_saga_validate_s": _median_run([saga, "validate", str(many)], args.repeats),
+            "many_check_jsonschema_s": _median_run(
+                [check, "--schemafile", str(schema), *map(str, files)], args.repeats
+            ),
+        }
+    _ratios(results)
+    _print(results)
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(results, indent=2, sort_keys=True) + "\n")
+    print(
+        f"\nwritten to {args.out.relative_to(ROOT) if args.out.is_relative_to(ROOT) else args.out}"
+    )
+
+
+def _ratios(results: dict[str, Any]) -> None:
+    results["ratios"] = {
+        "cold_start_vs_check_jsonschema": results["cold_start_s"]
+        / results["cold_start_check_jsonschema_s"],
+        "big_vs_check_jsonschema": results["big_saga_validate_s"]
+        / results["big_check_jsonschema_s"],
+        "many_vs_check_jsonschema": results["many_saga_validate_s"]
+        / results["many_check_jsonschema_s"],
+        "big_in_process_vs_target": results["big_file"]["total_s"] / TARGET_BIG_S,
+        "cold_start_vs_target": results["cold_start_s"] / TARGET_COLD_S,
+    }
+
+
+def _print(results: dict[str, Any]) -> None:
+    big, ratios = results["big_file"], results["ratios"]
+    print(f"load average (1 min) at start: {results['machine']['load_average_1m']:.2f}")
+    print(f"\n{big['steps']}-step file ({big['bytes'] / 1e6:.1f} MB), in process, cold caches:")
+    for stage in ("imports_s", "load_s", "models_s", "checks_s", "total_s", "cpu_total_s"):
+        print(f"  {stage[:-2]:<10} {big[stage]:7.3f} s")
+    print(f"  target < {TARGET_BIG_S} s: {ratios['big_in_process_vs_target']:.2f} of it")
+    rows = [
+        (
+            "cold start, one small file",
+            "cold_start_s",
+            "cold_start_check_jsonschema_s",
+            "cold_start_vs_check_jsonschema",
+        ),
+        (
+            f"{big['steps']}-step file",
+            "big_saga_validate_s",
+            "big_check_jsonschema_s",
+            "big_vs_check_jsonschema",
+        ),
+        (
+            f"{results['many_files']} files",
+            "many_saga_validate_s",
+            "many_check_jsonschema_s",
+            "many_vs_check_jsonschema",
+        ),
+    ]
+    print(f"\n{'':<28}{'saga validate':>15}{'check-jsonschema':>18}{'ratio':>8}")
+    for label, ours, theirs, ratio in rows:
+        print(f"{label:<28}{results[ours]:>13.3f} s{results[theirs]:>16.3f} s{ratios[ratio]:>8.2f}")
+    print(f"\ncold start target < {TARGET_COLD_S} s: {ratios['cold_start_vs_target']:.2f} of it")
+
+
+if __name__ == "__main__":
+    main()

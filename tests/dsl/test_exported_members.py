@@ -1,0 +1,104 @@
+"""The public API of the dsl modules is pinned: changing it is a decision, not an accident."""
+
+from __future__ import annotations
+
+import importlib
+
+import pytest
+
+PUBLIC = {
+    "dsl.validate": [
+        "ValidationResult",
+        "canonical_json",
+        "check_document",
+        "check_text",
+        "definition_snapshot",
+        "load_and_check",
+        "load_input",
+        "validate_input",
+    ],
+    "dsl.loader": [
+        "Document",
+        "JsonPath",
+        "Limits",
+        "LoadError",
+        "Position",
+        "load_file",
+        "load_text",
+    ],
+    "dsl.composer": ["ComposeError", "Composed", "compose"],
+    "dsl.diagnostics": ["Diagnostic", "DslError", "InvalidSaga", "Severity"],
+    "dsl.model": [
+        "Auth",
+        "BasicAuth",
+        "BasicCredentials",
+        "BearerAuth",
+        "CompensationDefaults",
+        "Defaults",
+        "Duration",
+        "EffectiveRequest",
+        "EffectiveRetry",
+        "Request",
+        "Retry",
+        "Saga",
+        "Secret",
+        "Service",
+        "Step",
+        "effective_request",
+        "format_duration",
+        "parse_duration",
+        "status_matches",
+    ],
+    "dsl.expressions": [
+        "Expression",
+        "ExpressionError",
+        "References",
+        "Template",
+        "compile_condition",
+        "compile_template",
+        "evaluate_condition",
+        "references",
+        "render",
+    ],
+    "dsl.schema": [
+        "SCHEMA_FILE",
+        "SCHEMA_ID",
+        "default_schema_path",
+        "generate_schema",
+        "schema_text",
+        "stale_schema_message",
+    ],
+    "dsl.checks": ["check_saga", "input_validator"],
+    "dsl.dag": ["StepGraph"],
+    "dsl.templates": ["TemplateUse", "check_template_reads", "find_templates"],
+    "dsl.schema_errors": [
+        "describe_value",
+        "field_name",
+        "jsonschema_diagnostics",
+        "near_miss",
+        "pydantic_diagnostics",
+    ],
+    "dsl.graph": ["render_dot", "render_graph", "render_mermaid"],
+    "dsl.reporters": ["FileReport", "REPORTERS", "report_github", "report_json", "report_text"],
+    "dsl.commands": ["expand_paths", "register"],
+}
+
+
+@pytest.mark.parametrize("module_name", sorted(PUBLIC))
+def test_public_api_is_pinned(module_name: str) -> None:
+    module = importlib.import_module(module_name)
+    assert sorted(module.__all__) == PUBLIC[module_name]
+
+
+@pytest.mark.parametrize("module_name", sorted(PUBLIC))
+def test_every_exported_name_exists(module_name: str) -> None:
+    module = importlib.import_module(module_name)
+    assert [name for name in module.__all__ if not hasattr(module, name)] == []
+
+
+def test_every_dsl_error_shares_one_root() -> None:
+    from dsl.diagnostics import DslError, InvalidSaga
+    from dsl.expressions import ExpressionError
+    from dsl.loader import LoadError
+
+    assert all(issubclass(error, DslError) for error in (InvalidSaga, ExpressionError, LoadError))
