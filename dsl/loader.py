@@ -134,11 +134,10 @@ def load_text(
     root: str = "mapping",
 ) -> Document:
     """Load YAML or JSON text; raises LoadError with the position of the problem."""
-    if isinstance(text, bytes):
-        text = _decode(text, path, limits)
-    elif len(text) > limits.max_bytes:
-        raise _too_large(path, len(text.encode()), limits)
-    text = text.removeprefix("\ufeff")
+    if isinstance(text, str):
+        # Through bytes, so that a lone surrogate is refused like any invalid UTF-8.
+        text = text.encode("utf-8", "surrogatepass")
+    text = _decode(text, path, limits).removeprefix("\ufeff")
     try:
         composed = compose(text, path, limits, mapping=root == "mapping")
     except ComposeError as error:

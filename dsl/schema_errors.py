@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import difflib
 import json
+import re
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import Any
 
@@ -35,12 +36,6 @@ _PATTERN_MESSAGES = {
     "url": "invalid service url {value}: it must start with 'http://' or 'https://'",
     "status": "invalid status {value}: use a number such as 201 or a class such as '2xx'",
 }
-
-
-def _duration_pattern() -> str:
-    from dsl.model import DURATION_PATTERN
-
-    return DURATION_PATTERN
 
 
 def _pattern_kind(pattern: str) -> str | None:
@@ -113,8 +108,9 @@ def _at_value(document: Document, path: JsonPath, message: str) -> Diagnostic:
 
 def _unknown_keys(document: Document, error: Any, path: JsonPath) -> Iterator[Diagnostic]:
     allowed = list(error.schema.get("properties", {}))
+    patterns = list(error.schema.get("patternProperties", {}))
     for key in error.instance:
-        if key not in allowed:
+        if key not in allowed and not any(re.search(p, key) for p in patterns):
             line, column = document.key_position((*path, key))
             message = f"unknown key {key!r}{near_miss(key, allowed)}"
             if path:
@@ -179,7 +175,7 @@ def _expected(schema: dict[str, Any]) -> str:
         return "{secret: NAME}"
     if "$ref" in schema:
         return "a mapping"
-    if schema.get("pattern") == _duration_pattern():
+    if _pattern_kind(str(schema.get("pattern"))) == "duration":
         return "a duration such as '10s'"
     kind = schema.get("type")
     if isinstance(kind, list):
@@ -233,10 +229,21 @@ def pydantic_diagnostics(
     chosen = rules if only_rules else rules + [(p, e) for p, e in located if p not in ruled]
     found: set[Diagnostic] = set()
     for path, error in chosen:
-        message = str(error["msg"]).removeprefix("Value error, ")
-        line, column = _rule_position(document, path, message)
+        message = _pydantic_message(error)
+        if (path, error) in rules:
+            line, column = _rule_position(document, path, message)
+        else:
+            line, column = document.value_position(path)
         found.add(Diagnostic(document.path, line, column, "error", _lower(message)))
     return sorted(found)
+
+
+def _pydantic_message(error: Mapping[str, Any]) -> str:
+    pattern = (error.get("ctx") or {}).get("pattern")
+    template = _PATTERN_MESSAGES.get(_pattern_kind(str(pattern)) or "")
+    if error["type"] == "string_pattern_mismatch" and template:
+        return template.format(value=describe_value(error["input"]))
+    return str(error["msg"]).removeprefix("Value error, ")
 
 
 def _is_rule(data: Any, path: JsonPath, error: Mapping[str, Any]) -> bool:

@@ -21,7 +21,7 @@ from dsl.loader import Document, JsonPath
 
 __all__ = ["TemplateUse", "check_template_reads", "find_templates"]
 
-_REQUEST_TEMPLATES = ("path", "url", "query", "headers", "json", "body", "idempotency_key")
+_REQUEST_TEMPLATES = ("path", "url", "query", "json", "body", "idempotency_key")
 
 
 @dataclass(frozen=True)
@@ -62,9 +62,7 @@ _Context = tuple[int | None, str, str]
 def _strings(data: dict[str, Any]) -> Iterator[tuple[JsonPath, str, bool, _Context]]:
     """(path, string, is a condition, context) of every string that may hold `${`."""
     for name, service in (data.get("services") or {}).items():
-        yield from _leaves(
-            ("services", name, "headers"), service.get("headers"), (None, "service", "")
-        )
+        yield from _headers(("services", name), service, (None, "service", ""))
     for i, step in enumerate(data["steps"]):
         base: JsonPath = ("steps", i)
         for kind in ("action", "compensation"):
@@ -82,11 +80,22 @@ def _request(
 ) -> Iterator[tuple[JsonPath, str, bool, _Context]]:
     for key in _REQUEST_TEMPLATES:
         yield from _leaves((*base, key), request.get(key), context)
+    yield from _headers(base, request, context)
     basic = (request.get("auth") or {}).get("basic")
     if basic:
         yield from _leaves((*base, "auth", "basic", "username"), basic.get("username"), context)
     if isinstance(request.get("success"), str):
         yield (*base, "success"), request["success"], True, (context[0], "success", context[1])
+
+
+def _headers(
+    base: JsonPath, owner: dict[str, Any], context: _Context
+) -> Iterator[tuple[JsonPath, str, bool, _Context]]:
+    """Header values that are templates; `{secret: NAME}` values hold none."""
+    for name, value in (owner.get("headers") or {}).items():
+        yield from _leaves(
+            (*base, "headers", name), value if isinstance(value, str) else None, context
+        )
 
 
 def _leaves(
@@ -95,7 +104,7 @@ def _leaves(
     if isinstance(value, str):
         if "${" in value:
             yield path, value, False, context
-    elif isinstance(value, dict) and "secret" not in value:
+    elif isinstance(value, dict):
         for key, item in value.items():
             yield from _leaves((*path, key), item, context)
     elif isinstance(value, list):
@@ -172,6 +181,7 @@ def _own_read(use: TemplateUse, name: str, on_attempt: bool) -> str | None:
 
 
 def _step_mention(name: str) -> str:
+    name = re.escape(name)
     return rf"\bsteps\s*(?:\.\s*{name}\b|\[\s*['\"]{name}['\"]\s*\])"
 
 

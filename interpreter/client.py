@@ -24,7 +24,7 @@ from temporalio.api.enums.v1 import IndexedValueType
 from temporalio.api.operatorservice.v1 import ListSearchAttributesRequest
 from temporalio.client import Client
 from temporalio.envconfig import ClientConfigProfile
-from temporalio.service import RPCError, RPCStatusCode, TLSConfig
+from temporalio.service import RPCError, TLSConfig
 
 from interpreter.contract import SEARCH_ATTRIBUTE_NAME, SEARCH_ATTRIBUTE_STATUS
 
@@ -192,11 +192,6 @@ def short_reason(err: BaseException) -> str:
         if found:
             return found.group(1).lower()
     return text
-
-
-def is_unavailable(err: BaseException) -> bool:
-    """True for an RPC error that means the server went away mid-command."""
-    return isinstance(err, RPCError) and err.status == RPCStatusCode.UNAVAILABLE
 
 
 def is_listening(address: str, timeout: float = 1.0) -> bool:

@@ -19,14 +19,17 @@ from pathlib import Path
 from typing import Any
 
 from dsl.diagnostics import InvalidSaga
+from interpreter import demo
 from interpreter.client import (
     CommandError,
     add_connection_arguments,
     has_saga_search_attributes,
     settings_from_args,
 )
+from interpreter.command_help import TEXTS
 from interpreter.contract import DEFAULT_TASK_QUEUE, ResumeRequest, SagaReport, SagaRunInput
 from interpreter.definition import parse_input, prepare
+from interpreter.devserver import DEFAULT_DB, DevServer
 from interpreter.progress import (
     ProgressPrinter,
     ended_line,
@@ -56,8 +59,6 @@ Handler = Callable[[argparse.Namespace], Coroutine[Any, Any, int]]
 
 def register(subparsers: Any) -> None:
     """Add the runtime subcommands to the `saga` parser."""
-    from interpreter import command_help as texts
-
     for name, build in (
         ("run", _add_run),
         ("status", _add_status),
@@ -69,7 +70,7 @@ def register(subparsers: Any) -> None:
         ("dev", _add_dev),
         ("demo-services", _add_demo_services),
     ):
-        summary, description, epilog = texts.TEXTS[name]
+        summary, description, epilog = TEXTS[name]
         parser = subparsers.add_parser(
             name,
             help=summary,
@@ -288,7 +289,7 @@ def _add_list(parser: argparse.ArgumentParser) -> None:
 async def _list(args: argparse.Namespace) -> int:
     settings = settings_from_args(args)
     client = await connect_existing(settings)
-    with temporal_errors("", settings.address):
+    with temporal_errors(None, settings.address):
         runs = await list_runs(client, args.limit)
     print(render_runs(runs, as_json=args.json))
     return 0
@@ -325,8 +326,6 @@ async def _worker(args: argparse.Namespace) -> int:
 
 
 def _add_dev(parser: argparse.ArgumentParser) -> None:
-    from interpreter.devserver import DEFAULT_DB
-
     parser.add_argument(
         "--port", metavar="PORT", type=int, default=7233, help="gRPC port (default: %(default)s)"
     )
@@ -351,8 +350,6 @@ def _add_dev(parser: argparse.ArgumentParser) -> None:
 
 
 async def _dev(args: argparse.Namespace) -> int:
-    from interpreter.devserver import DevServer
-
     server = DevServer(
         port=args.port,
         ui_port=None if args.headless else args.ui_port,
@@ -364,13 +361,9 @@ async def _dev(args: argparse.Namespace) -> int:
 
 
 def _add_demo_services(parser: argparse.ArgumentParser) -> None:
-    from interpreter import demo
-
     demo.add_arguments(parser)
     parser.set_defaults(handler=_demo_services)
 
 
 def _demo_services(args: argparse.Namespace) -> int:
-    from interpreter import demo
-
     return demo.run(args)

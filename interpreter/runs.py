@@ -46,12 +46,12 @@ from interpreter.contract import (
 from interpreter.progress import report_from_dict
 
 __all__ = [
-    "EXIT_CODES",
     "MEMO_DEFINITION_HASH",
     "MEMO_SAGA_NAME",
     "Outcome",
     "RunSummary",
     "cancel_saga",
+    "describe",
     "follow",
     "list_runs",
     "query_report",
@@ -59,6 +59,7 @@ __all__ = [
     "saga_outcome",
     "saga_report",
     "start_saga",
+    "temporal_errors",
     "worker_is_polling",
 ]
 
@@ -67,11 +68,6 @@ MEMO_DEFINITION_HASH = "definition_hash"
 POLL_INTERVAL = 0.5
 QUERY_TIMEOUT = timedelta(seconds=5)
 
-EXIT_CODES = {
-    SagaStatus.COMPLETED: 0,
-    SagaStatus.COMPENSATED: 3,
-    SagaStatus.COMPENSATION_FAILED: 4,
-}
 _EXIT_BY_ERROR_TYPE = {
     ERROR_TYPES[SagaStatus.COMPENSATED]: 3,
     ERROR_TYPES[SagaStatus.COMPENSATION_FAILED]: 4,
@@ -81,16 +77,17 @@ _EXIT_BY_ERROR_TYPE = {
 
 
 @contextlib.contextmanager
-def temporal_errors(saga_id: str, address: str) -> Iterator[None]:
-    """Temporal's RPC errors as one-line CommandErrors about this saga."""
+def temporal_errors(saga_id: str | None, address: str) -> Iterator[None]:
+    """Temporal's RPC errors as one-line CommandErrors (about this saga, when there is one)."""
     try:
         yield
     except RPCError as err:
-        if err.status == RPCStatusCode.NOT_FOUND:
+        missing_namespace = "namespace" in err.message.lower()
+        if err.status == RPCStatusCode.NOT_FOUND and saga_id and not missing_namespace:
             raise CommandError(f"no saga with id {saga_id!r}") from err
         if err.status == RPCStatusCode.UNAVAILABLE:
             raise CannotReachTemporal(address, short_reason(err)) from err
-        raise CommandError(f"Temporal refused the request for {saga_id!r}: {err.message}") from err
+        raise CommandError(f"Temporal refused the request: {err.message}") from err
 
 
 # --- starting -------------------------------------------------------------------------

@@ -226,3 +226,7 @@ def test_pure_python_parser_gives_the_same_documents(monkeypatch: pytest.MonkeyP
             expected.keys,
             expected.values,
         )
+
+
+def test_a_lone_surrogate_in_text_is_refused() -> None:
+    assert _error("a: \ud800\n").startswith("f.yaml:1:4: error: the file is not valid utf-8")
