@@ -32,7 +32,7 @@ from typing import Any, NoReturn
 
 import httpx
 from temporalio import activity
-from temporalio.exceptions import ApplicationError
+from temporalio.exceptions import ApplicationError, ApplicationErrorCategory
 
 from dsl.expressions import ExpressionError, compile_condition, compile_template
 from dsl.model import status_matches
@@ -239,6 +239,9 @@ class _Exchange:
             type=kind,
             non_retryable=not retry,
             next_retry_delay=delay if retry else None,
+            # A failed HTTP call is the saga's business, reported in its report; BENIGN
+            # keeps the SDK from logging a traceback for every attempt.
+            category=ApplicationErrorCategory.BENIGN,
         )
 
 

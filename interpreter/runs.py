@@ -24,7 +24,12 @@ from temporalio.client import (
     WorkflowHandle,
     WorkflowUpdateFailedError,
 )
-from temporalio.common import SearchAttributeKey, SearchAttributePair, TypedSearchAttributes
+from temporalio.common import (
+    SearchAttributeKey,
+    SearchAttributePair,
+    TypedSearchAttributes,
+    WorkflowIDReusePolicy,
+)
 from temporalio.exceptions import ApplicationError, WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
 
@@ -121,9 +126,15 @@ async def start_saga(
             memo={MEMO_SAGA_NAME: name, MEMO_DEFINITION_HASH: run_input.definition_hash},
             search_attributes=attributes,
             static_summary=f"saga {name}",
+            # An id names one transaction: its default idempotency keys derive from it, so a
+            # second run under a used id would be deduplicated against the first one's calls.
+            id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
         )
     except WorkflowAlreadyStartedError as err:
-        raise CommandError(f"a saga with id {saga_id!r} is already running") from err
+        raise CommandError(
+            f"a saga with id {saga_id!r} already exists (running or finished); "
+            "an id names one transaction, so choose another"
+        ) from err
 
 
 async def worker_is_polling(client: Client, task_queue: str) -> bool:

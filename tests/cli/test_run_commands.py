@@ -152,8 +152,20 @@ def test_an_id_that_is_running_is_refused(saga: Saga, trip: Trip) -> None:
     again = saga(*args)
 
     assert again.code == 1
-    assert again.err.strip() == "Error: a saga with id 'trip-dup' is already running"
+    assert again.err.strip().startswith("Error: a saga with id 'trip-dup' already exists")
     saga("cancel", "trip-dup")
+
+
+def test_an_id_whose_saga_has_ended_is_refused_too(saga: Saga, trip: Trip) -> None:
+    args = ("run", str(trip.path), "--input", trip.input, "--id", "trip-once")
+    assert saga(*args).code == 0
+    sent = len(trip.flights.requests)
+
+    again = saga(*args)
+
+    assert again.code == 1
+    assert "already exists (running or finished)" in again.err
+    assert len(trip.flights.requests) == sent
 
 
 def test_list_shows_the_run_with_name_and_status(saga: Saga, trip: Trip) -> None:

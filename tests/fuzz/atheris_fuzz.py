@@ -1,0 +1,102 @@
+"""Coverage-guided fuzzing with atheris (libFuzzer) of the loader/validator and of run
+inputs. Not part of the test suite: it runs until stopped or until -runs/-max_total_time.
+
+    pip install -e '.[fuzz]'
+    python tests/fuzz/atheris_fuzz.py validate -atheris_runs=200000 -max_total_time=300
+    python tests/fuzz/atheris_fuzz.py input -max_total_time=120
+
+The first argument picks the target; the rest go to libFuzzer. The bundled sagas and
+example files are the seed corpus. A crash (an exception, or a malformed diagnostic) is
+written by libFuzzer as crash-<hash> in the current folder, to be replayed with
+`python tests/fuzz/atheris_fuzz.py TARGET crash-<hash>`.
+"""
+
+from __future__ import annotations
+
+import shutil
+import sys
+import tempfile
+from pathlib import Path
+
+import atheris
+
+with atheris.instrument_imports(include=["dsl"]):
+    from dsl.diagnostics import InvalidSaga
+    from dsl.validate import check_text, validate_input
+
+ROOT = Path(__file__).resolve().parents[2]
+INPUT_SAGA = """
+version: 1
+name: input-target
+input:
+  type: object
+  required: [order, amount]
+  additionalProperties: false
+  properties:
+    order: {type: string, pattern: "^[a-z0-9-]{1,20}$"}
+    amount: {type: integer, minimum: 1}
+    tags: {type: array, items: {type: string}, maxItems: 3}
+steps:
+  - name: send
+    action: {url: "http://127.0.0.1:9/orders", method: POST, json: "${ input }"}
+    compensation: none
+"""
+
+
+def check_diagnostics(result: object, text: str) -> None:
+    lines = text.count("\n") + 2
+    for diagnostic in getattr(result, "diagnostics", []):
+        if not (1 <= diagnostic.line <= lines and diagnostic.column >= 1):
+            raise AssertionError(f"diagnostic outside the text: {diagnostic}")
+        if not diagnostic.message or "\n" in diagnostic.message:
+            raise AssertionError(f"malformed diagnostic message: {diagnostic!r}")
+
+
+def validate_target(data: bytes) -> None:
+    result = check_text(data, "fuzz.yaml")
+    check_diagnostics(result, data.decode("utf-8", "replace"))
+    if not result.ok and not result.errors:
+        raise AssertionError("an invalid document without any error")
+
+
+def input_target(data: bytes) -> None:
+    from dsl.loader import LoadError, load_text
+
+    saga = check_text(INPUT_SAGA, "saga.yaml").unwrap()
+    try:
+        document = load_text(data, "input.json", root="any")
+    except LoadError as error:
+        check_diagnostics(type("R", (), {"diagnostics": [error.diagnostic]})(), "")
+        return
+    except InvalidSaga:
+        return
+    problems = validate_input(saga, document.data, "input.json", document)
+    check_diagnostics(type("R", (), {"diagnostics": problems})(), data.decode("utf-8", "replace"))
+
+
+TARGETS = {"validate": validate_target, "input": input_target}
+
+
+def seed_corpus() -> str:
+    folder = Path(tempfile.mkdtemp(prefix="saga-fuzz-corpus-"))
+    sources = [*(ROOT / "sagas").glob("*.yaml"), *(ROOT / "tests" / "examples").rglob("*.yaml")]
+    sources += [*(ROOT / "sagas" / "inputs").glob("*")]
+    for index, source in enumerate(sources):
+        if source.is_file():
+            shutil.copy(source, folder / f"seed-{index}")
+    return str(folder)
+
+
+def main() -> None:
+    if len(sys.argv) < 2 or sys.argv[1] not in TARGETS:
+        sys.exit(f"usage: {sys.argv[0]} {{{','.join(TARGETS)}}} [libFuzzer options]")
+    target = TARGETS[sys.argv[1]]
+    arguments = [sys.argv[0], *sys.argv[2:]]
+    if not any(not a.startswith("-") for a in sys.argv[2:]):
+        arguments.append(seed_corpus())
+    atheris.Setup(arguments, target)
+    atheris.Fuzz()
+
+
+if __name__ == "__main__":
+    main()
