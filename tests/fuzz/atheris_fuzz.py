@@ -13,6 +13,7 @@ written by libFuzzer as crash-<hash> in the current folder, to be replayed with
 
 from __future__ import annotations
 
+import re
 import shutil
 import sys
 import tempfile
@@ -43,8 +44,12 @@ steps:
 """
 
 
+# YAML counts a lone CR (and NEL, LS, PS) as a line break too, as some editors do.
+LINE_BREAK = re.compile("\r\n|[\r\n\x85\u2028\u2029]")
+
+
 def check_diagnostics(result: object, text: str) -> None:
-    lines = text.count("\n") + 2
+    lines = len(LINE_BREAK.findall(text)) + 2
     for diagnostic in getattr(result, "diagnostics", []):
         if not (1 <= diagnostic.line <= lines and diagnostic.column >= 1):
             raise AssertionError(f"diagnostic outside the text: {diagnostic}")

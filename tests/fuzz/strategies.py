@@ -36,7 +36,10 @@ BUILT_IN_SAGA: dict[str, Any] = {
             "when": "${ input.id != '' }",
             "action": {"url": "http://127.0.0.1:9/b", "method": "POST", "expect": [201, "2xx"]},
             "output": {"id": "${ response.body.id }"},
-            "compensation": {"url": "http://127.0.0.1:9/b/${ steps.second.output.id }", "method": "DELETE"},
+            "compensation": {
+                "url": "http://127.0.0.1:9/b/${ steps.second.output.id }",
+                "method": "DELETE",
+            },
         },
         {
             "name": "third",

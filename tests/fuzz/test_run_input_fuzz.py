@@ -167,9 +167,7 @@ def test_saga_run_refuses_inputs_that_break_the_schema_before_contacting_anythin
 
 def saga_run(saga_file: Path, argument: str, address: str) -> subprocess.CompletedProcess[str]:
     argv = [sys.executable, "-m", "interpreter.cli", "run", str(saga_file), "--input", argument]
-    return subprocess.run(
-        [*argv, "--address", address], capture_output=True, text=True, timeout=60
-    )
+    return subprocess.run([*argv, "--address", address], capture_output=True, text=True, timeout=60)
 
 
 def test_a_valid_input_does_reach_temporal(saga_file: Path, tripwire: Tripwire) -> None:

@@ -6,18 +6,13 @@ The scenarios start their own servers, since they stop and kill them.
 
 from __future__ import annotations
 
-import json
 import os
-import subprocess
 import uuid
 from collections.abc import AsyncIterator
-from dataclasses import dataclass, field
-from pathlib import Path
-from typing import Any
 
 import pytest
 
-from .processes import TemporalServer, WorkerProcess, saga_executable
+from .processes import SagaCli, TemporalServer, WorkerProcess
 
 
 @pytest.fixture(scope="session")
@@ -29,33 +24,6 @@ async def temporal_server(
     await server.start()
     yield server
     server.stop()
-
-
-@dataclass
-class SagaCli:
-    """`saga` as a user runs it, against the test's server and task queue."""
-
-    address: str
-    task_queue: str
-    env: dict[str, str]
-    outputs: list[str] = field(default_factory=list)
-    """Everything every command printed, for the secret scan."""
-
-    def __call__(self, *args: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
-        saga = saga_executable()
-        assert saga is not None, "the saga command is not installed"
-        argv = [saga, *args, "--address", self.address]
-        if args[0] in ("run", "worker"):
-            argv += ["--task-queue", self.task_queue]
-        done = subprocess.run(argv, capture_output=True, text=True, timeout=timeout, env=self.env)
-        self.outputs += [done.stdout, done.stderr]
-        return done
-
-    def run_saga(self, path: Path, value: Any) -> subprocess.CompletedProcess[str]:
-        """Run the saga in `path` with `value` as input (from a file: it may be large)."""
-        source = path.with_suffix(".input.json")
-        source.write_text(json.dumps(value))
-        return self("run", str(path), "--input", f"@{source}", "--json")
 
 
 @pytest.fixture(scope="module")

@@ -3,8 +3,9 @@
 For every saga: either all its effects are present and it ended COMPLETED, or none is
 (the reservation deleted, the charge refunded, the shipment deleted, no confirmation)
 and it ended COMPENSATED; no effect was applied twice under one key; the end state is
-the one the faults call for (COMPENSATED exactly when some action was refused); and a
-COMPENSATED report leaves no step un-undone.
+the one the faults call for (COMPENSATED exactly when some action was refused; either,
+for a saga cancelled while it ran, but then for the reason 'cancel' unless refused); and
+a COMPENSATED report leaves no step un-undone.
 """
 
 from __future__ import annotations
@@ -54,8 +55,12 @@ def by_saga(state: State) -> dict[str, dict[str, list[dict[str, Any]]]]:
     return index
 
 
-def check(outcomes: Outcomes, state: State, refused: set[str]) -> Verdict:
-    """Judge every saga of `outcomes` against the service state and the refusals."""
+def check(
+    outcomes: Outcomes, state: State, refused: set[str], cancelled: set[str] | None = None
+) -> Verdict:
+    """Judge every saga of `outcomes` against the service state, the refusals and the
+    cancels."""
+    cancelled = cancelled or set()
     index = by_saga(state)
     verdict = Verdict(sagas=len(outcomes.by_id), end_states=outcomes.counts())
     for saga_id, outcome in sorted(outcomes.by_id.items()):
@@ -67,17 +72,23 @@ def check(outcomes: Outcomes, state: State, refused: set[str]) -> Verdict:
         if outcome.status == "LOST":
             verdict.lost.append(f"{saga_id}: {outcome.detail}")
             continue
-        verdict.violations += _judge(outcome, effects, saga_id in refused)
+        verdict.violations += _judge(outcome, effects, saga_id in refused, saga_id in cancelled)
     return verdict
 
 
 def _judge(
-    outcome: SagaOutcome, effects: dict[str, list[dict[str, Any]]], refused: bool
+    outcome: SagaOutcome, effects: dict[str, list[dict[str, Any]]], refused: bool, cancelled: bool
 ) -> list[str]:
     saga = outcome.saga_id
-    expected = "COMPENSATED" if refused else "COMPLETED"
-    if outcome.status != expected:
-        return [f"{saga}: ended {outcome.status}, expected {expected} ({outcome.detail})"]
+    expected = {"COMPENSATED"} if refused else {"COMPLETED"}
+    if cancelled and not refused:
+        expected.add("COMPENSATED")
+    if outcome.status not in expected:
+        wanted = " or ".join(sorted(expected))
+        return [f"{saga}: ended {outcome.status}, expected {wanted} ({outcome.detail})"]
+    reason = (outcome.report or {}).get("reason")
+    if cancelled and not refused and outcome.status == "COMPENSATED" and reason != "cancel":
+        return [f"{saga}: cancelled, but compensated for the reason {reason!r}"]
     if outcome.status == "COMPLETED":
         return [f"{saga}: completed but {gap}" for gap in _missing(effects)]
     problems = [f"{saga}: compensated but {left}" for left in _left_over(effects)]

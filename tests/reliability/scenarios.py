@@ -16,20 +16,23 @@ import signal
 import time
 import uuid
 from collections import Counter
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from temporalio.client import Client
+from temporalio.service import RPCError
 
 from interpreter.demo import DemoService
 from interpreter.runs import start_saga
 
 from .chaos import ChaosConfig, ChaosProxy
 from .invariant import Verdict, check
-from .scan import as_text, found_in, history_bytes
 from .processes import TemporalServer, WorkerProcess
+from .scan import as_text, found_in, history_bytes
 from .workload import (
+    DECLINE_OVER,
     SECRET_NAME,
     Outcomes,
     SagaOutcome,
@@ -141,6 +144,9 @@ class Rig:
         self.workers: list[WorkerProcess] = []
         self.watch: Watch | None = None
         self.started = time.monotonic()
+        self.rng = random.Random(self.proxy.config.seed)
+        self.faults: Counter[str] = Counter()
+        self.busy_at_faults: list[tuple[int, int]] = []
 
     async def __aenter__(self) -> Rig:
         self.backend.start()
@@ -194,25 +200,36 @@ class Rig:
                 return
             await asyncio.sleep(0.05)
 
+    def requests_seen(self) -> int:
+        return len(self.proxy.ledger.outcomes)
+
+    async def cancel(self, saga_id: str) -> None:
+        """Cancel the saga (`saga cancel`); one that already ended stays as it is."""
+        try:
+            await self.client.get_workflow_handle(saga_id).cancel()
+            self.faults["cancel"] += 1
+        except RPCError:
+            self.faults["cancel_after_end"] += 1
+
     def snapshot(self) -> tuple[int, int]:
         assert self.watch is not None
         return self.watch.unfinished(), self.proxy.in_flight
 
-    async def result(
-        self, deadline: float, faults: Counter[str], busy: list[tuple[int, int]]
-    ) -> ScenarioResult:
+    async def result(self, deadline: float, cancelled: set[str] | None = None) -> ScenarioResult:
+        """Wait for every saga's end (up to `deadline` s), then judge the run."""
         assert self.watch is not None
         outcomes = await self.watch.outcomes(deadline)
-        verdict = check(outcomes, self.backend.resources, self.proxy.ledger.rejected_sagas)
+        refused = self.proxy.ledger.rejected_sagas
+        verdict = check(outcomes, self.backend.resources, refused, cancelled or set())
         http_faults = Counter({f"http_{k}": n for k, n in self.proxy.ledger.faults.items()})
         result = ScenarioResult(
             self.name,
             seed=self.proxy.config.seed,
             verdict=verdict,
-            faults=faults + http_faults,
+            faults=self.faults + http_faults,
             seconds=time.monotonic() - self.started,
             replays=self.backend.duplicates,
-            busy_at_faults=busy,
+            busy_at_faults=self.busy_at_faults,
         )
         result.secret_leaks = await self.secret_leaks(outcomes)
         slowest = max(outcomes.by_id.values(), key=lambda o: o.seconds, default=None)
@@ -240,74 +257,70 @@ def waves(total: int, count: int) -> list[int]:
     return [base + (1 if i < extra else 0) for i in range(count)]
 
 
+async def fault_in_waves(rig: Rig, size: Size, inject: Callable[[int], Awaitable[None]]) -> None:
+    """Start the sagas in `size.faults + 1` waves; after each wave but the last, once the
+    service is busy with it, wait a random moment and `inject(i)` the i-th fault."""
+    offset = 0
+    for i, wave in enumerate(waves(size.sagas, size.faults + 1)[:-1]):
+        seen = rig.requests_seen()
+        offset += len(await rig.start_wave(wave, offset))
+        await rig.busy(seen)
+        await asyncio.sleep(rig.rng.uniform(0.0, 1.5))
+        rig.busy_at_faults.append(rig.snapshot())
+        await inject(i)
+    await rig.start_wave(size.sagas - offset, offset)
+
+
+def steady(size: Size) -> ChaosConfig:
+    """No random HTTP faults: a service with some latency and its business rule."""
+    return ChaosConfig(latency=0.1, decline_over=DECLINE_OVER, seed=size.seed)
+
+
 # --- the scenarios ----------------------------------------------------------------------
 
 
 async def worker_crash(workdir: Path, size: Size) -> ScenarioResult:
     """One worker, SIGKILLed at random moments while sagas run, restarted each time."""
-    rng = random.Random(size.seed)
-    faults: Counter[str] = Counter()
-    busy: list[tuple[int, int]] = []
-    async with Rig(
-        workdir, "worker-crash", ChaosConfig(latency=0.1, decline_over=1000, seed=size.seed)
-    ) as rig:
+    async with Rig(workdir, "worker-crash", steady(size)) as rig:
         worker = rig.worker("a").start()
-        offset = 0
-        for wave in waves(size.sagas, size.faults + 1)[:-1]:
-            seen = len(rig.proxy.ledger.outcomes)
-            offset += len(await rig.start_wave(wave, offset))
-            await rig.busy(seen)
-            await asyncio.sleep(rng.uniform(0.0, 1.5))
-            busy.append(rig.snapshot())
+
+        async def kill_and_restart(_: int) -> None:
             worker.kill()
-            faults["worker_sigkill"] += 1
-            await asyncio.sleep(rng.uniform(0.0, 1.0))
+            rig.faults["worker_sigkill"] += 1
+            await asyncio.sleep(rig.rng.uniform(0.0, 1.0))
             worker.start()
-        await rig.start_wave(size.sagas - offset, offset)
-        return await rig.result(size.deadline, faults, busy)
+
+        await fault_in_waves(rig, size, kill_and_restart)
+        return await rig.result(size.deadline)
 
 
 async def server_restart(workdir: Path, size: Size) -> ScenarioResult:
-    """The dev server stopped (SIGTERM, then SIGKILL in turn) and restarted mid-run."""
-    rng = random.Random(size.seed)
-    faults: Counter[str] = Counter()
-    busy: list[tuple[int, int]] = []
-    async with Rig(
-        workdir, "server-restart", ChaosConfig(latency=0.1, decline_over=1000, seed=size.seed)
-    ) as rig:
+    """The dev server stopped (SIGTERM and SIGKILL in turn) and restarted mid-run."""
+    async with Rig(workdir, "server-restart", steady(size)) as rig:
         rig.worker("a").start()
-        offset = 0
-        for i, wave in enumerate(waves(size.sagas, size.faults + 1)[:-1]):
-            seen = len(rig.proxy.ledger.outcomes)
-            offset += len(await rig.start_wave(wave, offset))
-            await rig.busy(seen)
-            await asyncio.sleep(rng.uniform(0.0, 1.5))
-            busy.append(rig.snapshot())
+
+        async def stop_and_restart(i: int) -> None:
             how = signal.SIGTERM if i % 2 == 0 else signal.SIGKILL
             rig.server.signal(how)
-            faults[f"server_{how.name.lower()}"] += 1
-            await asyncio.sleep(rng.uniform(0.5, 2.0))
+            rig.faults[f"server_{how.name.lower()}"] += 1
+            await asyncio.sleep(rig.rng.uniform(0.5, 2.0))
             await rig.server.start()
-        await rig.start_wave(size.sagas - offset, offset)
-        return await rig.result(size.deadline, faults, busy)
+
+        await fault_in_waves(rig, size, stop_and_restart)
+        return await rig.result(size.deadline)
 
 
 async def two_workers(workdir: Path, size: Size) -> ScenarioResult:
     """Two workers share the queue; one is SIGKILLed for good; the other finishes all."""
-    rng = random.Random(size.seed)
-    faults: Counter[str] = Counter()
-    async with Rig(
-        workdir, "two-workers", ChaosConfig(latency=0.1, decline_over=1000, seed=size.seed)
-    ) as rig:
+    async with Rig(workdir, "two-workers", steady(size)) as rig:
         doomed, survivor = rig.worker("a").start(), rig.worker("b").start()
-        seen = len(rig.proxy.ledger.outcomes)
-        await rig.start_wave(size.sagas, 0)
-        await rig.busy(seen)
-        await asyncio.sleep(rng.uniform(0.2, 1.5))
-        busy = [rig.snapshot()]
-        doomed.kill()
-        faults["worker_sigkill"] += 1
-        result = await rig.result(size.deadline, faults, busy)
+
+        async def kill_for_good(_: int) -> None:
+            doomed.kill()
+            rig.faults["worker_sigkill"] += 1
+
+        await fault_in_waves(rig, Size(**{**size.__dict__, "faults": 1}), kill_for_good)
+        result = await rig.result(size.deadline)
         if not survivor.running:
             result.verdict.violations.append("the surviving worker died")
         return result
@@ -315,16 +328,35 @@ async def two_workers(workdir: Path, size: Size) -> ScenarioResult:
 
 async def http_chaos(workdir: Path, size: Size) -> ScenarioResult:
     """A share of all requests fail at random, with a mix of faults."""
-    chaos = ChaosConfig(rate=size.http_fault_rate, latency=0.02, decline_over=1000, seed=size.seed)
+    chaos = ChaosConfig(
+        size.http_fault_rate, latency=0.02, decline_over=DECLINE_OVER, seed=size.seed
+    )
     async with Rig(workdir, "http-chaos", chaos) as rig:
         rig.worker("a").start()
         await rig.start_wave(size.sagas, 0)
-        return await rig.result(size.deadline, Counter(), [])
+        return await rig.result(size.deadline)
 
 
-SCENARIOS = {
+async def cancel_chaos(workdir: Path, size: Size) -> ScenarioResult:
+    """Half the sagas cancelled at random moments, while requests fail at random: a
+    cancelled saga ends COMPENSATED (or COMPLETED, if it finished first), never between."""
+    chaos = ChaosConfig(
+        size.http_fault_rate, latency=0.05, decline_over=DECLINE_OVER, seed=size.seed
+    )
+    async with Rig(workdir, "cancel-chaos", chaos) as rig:
+        rig.worker("a").start()
+        ids = await rig.start_wave(size.sagas, 0)
+        doomed = rig.rng.sample(ids, len(ids) // 2)
+        for saga_id in doomed:
+            await asyncio.sleep(rig.rng.uniform(0.0, 0.4))
+            await rig.cancel(saga_id)
+        return await rig.result(size.deadline, cancelled=set(doomed))
+
+
+SCENARIOS: dict[str, Callable[[Path, Size], Awaitable[ScenarioResult]]] = {
     "worker-crash": worker_crash,
     "server-restart": server_restart,
     "two-workers": two_workers,
     "http-chaos": http_chaos,
+    "cancel-chaos": cancel_chaos,
 }

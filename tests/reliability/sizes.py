@@ -14,6 +14,7 @@ CI_SIZES = {
     "server-restart": Size(sagas=20, faults=2, deadline=60),
     "two-workers": Size(sagas=20, faults=1, deadline=60),
     "http-chaos": Size(sagas=20, faults=0, deadline=60, http_fault_rate=0.2),
+    "cancel-chaos": Size(sagas=20, faults=0, deadline=60, http_fault_rate=0.1),
 }
 
 FULL_SIZES = {
@@ -21,6 +22,7 @@ FULL_SIZES = {
     "server-restart": Size(sagas=200, faults=4, deadline=300),
     "two-workers": Size(sagas=200, faults=1, deadline=300),
     "http-chaos": Size(sagas=300, faults=0, deadline=300, http_fault_rate=0.2),
+    "cancel-chaos": Size(sagas=200, faults=0, deadline=300, http_fault_rate=0.1),
 }
 
 

@@ -12,7 +12,14 @@ from pathlib import Path
 
 import pytest
 
-from .scenarios import ScenarioResult, http_chaos, server_restart, two_workers, worker_crash
+from .scenarios import (
+    ScenarioResult,
+    cancel_chaos,
+    http_chaos,
+    server_restart,
+    two_workers,
+    worker_crash,
+)
 from .sizes import current_sizes
 
 pytestmark = pytest.mark.timeout(600)
@@ -58,4 +65,12 @@ async def test_http_chaos_ends_every_saga_completed_or_compensated(tmp_path: Pat
     injected = {kind for kind in result.faults if kind != "http_decline"}
     assert len(injected) >= 3, result.explain()
     assert set(result.verdict.end_states) <= {"COMPLETED", "COMPENSATED"}, result.explain()
+    assert_clean(result)
+
+
+async def test_cancelled_sagas_end_fully_compensated_or_fully_completed(tmp_path: Path) -> None:
+    size = current_sizes()["cancel-chaos"]
+    result = await cancel_chaos(tmp_path, size)
+    assert result.faults["cancel"] + result.faults["cancel_after_end"] == size.sagas // 2
+    assert result.faults["cancel"] > 0, result.explain()
     assert_clean(result)

@@ -24,8 +24,7 @@ from dsl.expressions import ExpressionError, compile_template
 from dsl.validate import check_text
 from interpreter.demo import DemoService
 
-from .conftest import SagaCli
-from .processes import TemporalServer, WorkerProcess
+from .processes import SagaCli, TemporalServer, WorkerProcess
 from .scan import events_holding, found_in, history_bytes
 
 pytestmark = pytest.mark.timeout(300)
