@@ -15,6 +15,9 @@ from typing import Any
 __all__ = ["expand_paths", "register"]
 
 SAGA_SUFFIXES = (".yaml", ".yml", ".json")
+# Run inputs kept beside their sagas (`trip.input.json`) are not sagas: a folder walk skips
+# them; named explicitly, a file is always checked.
+INPUT_SUFFIXES = tuple(f".input{suffix}" for suffix in SAGA_SUFFIXES)
 
 
 class UsageError(Exception):
@@ -81,11 +84,12 @@ def _glob(pattern: str) -> list[Path]:
 
 
 def _saga_files(folder: Path) -> list[Path]:
-    """Saga files under `folder`, skipping hidden folders such as .git and .venv."""
+    """Saga files under `folder`, skipping input documents and hidden folders (.git, .venv)."""
     return sorted(
         path
         for path in folder.rglob("*")
         if path.suffix in SAGA_SUFFIXES
+        and not path.name.endswith(INPUT_SUFFIXES)
         and path.is_file()
         and not any(part.startswith(".") for part in path.relative_to(folder).parts[:-1])
     )

@@ -22,7 +22,7 @@ TEXTS: dict[str, tuple[str, str, str]] = {
         "profile) and no server on localhost:7233, an embedded Temporal dev server and a "
         "worker are started for this run only, and stop with it.",
         f"""examples:
-  saga run sagas/trip-booking.yaml --input @sagas/inputs/trip.json
+  saga run sagas/trip-booking.yaml --input @sagas/trip-booking.input.json
   saga run order.yaml --input '{{"order_id": "o-42"}}' --id order-o-42
   saga run order.yaml --input @order.json --no-wait     # print the id, return at once
   saga run order.yaml --input @order.json --json | jq .status

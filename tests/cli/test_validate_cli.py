@@ -72,6 +72,19 @@ def test_folders_are_searched_recursively_skipping_hidden_ones(
     assert files == [str(tmp_path / "deep/er/inner.yml"), str(tmp_path / "top.yaml")]
 
 
+def test_a_folder_walk_skips_input_documents_but_an_explicit_one_is_checked(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    _write(tmp_path, "trip.input.json", '{"trip_id": "t-1"}')
+    _write(tmp_path, "trip.yaml", BROKEN)
+
+    _, walked, _ = _run(capsys, str(tmp_path))
+    _, named, _ = _run(capsys, str(tmp_path / "trip.input.json"))
+
+    assert "trip.input.json" not in walked and "trip.yaml" in walked
+    assert named.startswith(str(tmp_path / "trip.input.json"))
+
+
 def test_globs_are_expanded(capsys: pytest.CaptureFixture[str]) -> None:
     code, out, _ = _run(capsys, str(EXAMPLES / "valid" / "*.json"))
     assert (code, out) == (0, "")

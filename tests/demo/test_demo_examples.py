@@ -34,6 +34,8 @@ def _templates(saga: Saga) -> list[Any]:
 
 def test_every_example_has_an_input() -> None:
     assert sorted(path.stem for path in SAGAS.glob("*.yaml")) == sorted(INPUTS)
+    for name in INPUTS:
+        assert (SAGAS / f"{name}.input.json").is_file()
 
 
 @pytest.mark.parametrize("name", INPUTS)
@@ -63,7 +65,7 @@ def test_every_template_of_an_example_compiles(name: str) -> None:
 def test_the_input_of_an_example_is_valid(name: str) -> None:
     schema = _load(name).input
     assert schema is not None
-    document = json.loads((SAGAS / "inputs" / f"{INPUTS[name]}.json").read_text())
+    document = json.loads((SAGAS / f"{name}.input.json").read_text())
     validator = jsonschema.Draft202012Validator(schema, format_checker=jsonschema.FormatChecker())
     assert [error.message for error in validator.iter_errors(document)] == []
 
