@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import signal
+import json
 import subprocess
 import sys
 import tempfile
@@ -36,6 +36,7 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import _harness as h  # noqa: E402
+from _profiling import profile_shares, spy_command, spy_on, stop  # noqa: E402
 from handwritten import WORKFLOW_NAME as HANDWRITTEN_WORKFLOW  # noqa: E402
 from handwritten import TripInput  # noqa: E402
 from temporalio.client import Client, WorkflowFailureError  # noqa: E402
@@ -70,6 +71,8 @@ class Driver:
     def __init__(self, client: Client, definition: dict[str, Any]) -> None:
         self.client = client
         self.definition = definition
+        self.ids: dict[str, list[str]] = {}
+        """The latest throughput phase's saga ids, per variant (for replay)."""
 
     def starter(self, variant: Variant, service: DemoService) -> Callable[[str], Awaitable[Any]]:
         if variant.kind == "dsl":
@@ -111,6 +114,8 @@ class Driver:
         began = h.now()
         await h.bounded(limit, [lambda wid=wid: one(wid) for wid in ids])
         wall = h.now() - began
+        if limit > 1 and not fails:
+            self.ids[variant.name] = ids
         worker_cpu, server_cpu = (
             after - before for before, after in zip(cpu, _cpu_marks(variant.worker), strict=True)
         )
@@ -253,91 +258,50 @@ async def profile(
     services: dict[str, DemoService],
     args: argparse.Namespace,
 ) -> dict[str, Any]:
-    """Sample each worker with py-spy during one throughput phase."""
-    if args.profile_dir is not None:
-        args.profile_dir.mkdir(parents=True, exist_ok=True)
-        return {
-            v.name: await _profile_one(driver, v, services, args, args.profile_dir)
-            for v in variants
-        }
+    """Sample each worker with py-spy during one more throughput phase."""
+    found = {}
+    for variant in variants:
+        assert variant.worker is not None
+        folded = args.profile_dir / f"worker-{variant.name}.txt"
+        spy = spy_on(variant.worker.meter.pid, folded)
+        await asyncio.sleep(1.0)  # py-spy attaches
+        await driver.batch(variant, services["ok"], args.sagas, args.concurrency, False)
+        stop(spy)
+        services["ok"].reset()
+        found[variant.name] = profile_shares(folded)
+    return found
+
+
+async def replay(driver: Driver, args: argparse.Namespace, runners: list[str]) -> dict[str, Any]:
+    """The workflow task's CPU alone: the last round's histories replayed (replay_cost.py)."""
+    found = {}
     with tempfile.TemporaryDirectory() as tmp:
-        return {v.name: await _profile_one(driver, v, services, args, Path(tmp)) for v in variants}
+        for kind in ("dsl", BASELINE):
+            for n, wid in enumerate(driver.ids[kind][: args.replay_histories]):
+                history = await driver.client.get_workflow_handle(wid).fetch_history()
+                Path(tmp, f"{kind}-{n:04d}.json").write_text(history.to_json())
+        for runner in runners:
+            command = [sys.executable, str(h.BENCH_DIR / "replay_cost.py"), tmp]
+            command += ["--repeats", str(args.replay_repeats), "--runner", runner]
+            folded = args.profile_dir / f"replay-{runner}.txt" if args.profile else None
+            found[runner] = _replay_process(command, folded, not args.no_bytecode_cache)
+    return found
 
 
-async def _profile_one(
-    driver: Driver,
-    variant: Variant,
-    services: dict[str, DemoService],
-    args: argparse.Namespace,
-    folder: Path,
+def _replay_process(
+    command: list[str], folded: Path | None, bytecode_cache: bool
 ) -> dict[str, Any]:
-    assert variant.worker is not None
-    folded = folder / f"profile-{variant.name}.txt"
-    command = [h.binary("py-spy"), "record", "--pid", str(variant.worker.meter.pid)]
-    command += ["--format", "raw", "--rate", "200", "--gil", "--nonblocking"]
-    spy = subprocess.Popen(
-        [*command, "--output", str(folded)],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
+    if folded is not None:
+        command = spy_command(folded) + command
+    done = subprocess.run(
+        command, capture_output=True, text=True, cwd=h.ROOT, env=h.child_env(bytecode_cache)
     )
-    await asyncio.sleep(1.0)  # py-spy attaches
-    await driver.batch(variant, services["ok"], args.sagas, args.concurrency, False)
-    spy.send_signal(signal.SIGINT)  # py-spy writes its file on SIGINT
-    spy.wait(timeout=60)
-    services["ok"].reset()
-    return profile_shares(folded)
-
-
-# Where a worker's CPU goes: each py-spy sample (GIL holder only) counts once, in the
-# first category whose test its stack passes.
-PROFILE_CATEGORIES: list[tuple[str, tuple[str, ...]]] = [
-    ("sandbox: compile workflow module source", ("source_to_code",)),
-    ("sandbox: re-import workflow module", ("_runner.py", "Importer._import")),
-    ("workflow code: interpreter/workflow.py", ("interpreter/workflow.py",)),
-    ("workflow code: hand-written", ("HandWrittenTrip.",)),
-    ("workflow code: SDK only", ("_WorkflowInstanceImpl.activate",)),
-    ("sandbox: other", ("workflow_sandbox/",)),
-    ("activity: heartbeats", ("record_activity_heartbeat",)),
-    ("activity: HTTP call", ("temporalio/worker/_activity.py",)),
-    ("SDK bridge: polls and completions", ("temporalio/bridge/",)),
-    ("payload conversion", ("temporalio/converter/",)),
-    ("asyncio event loop", ("asyncio/",)),
-]
-# Inclusive shares of the project's own code, whatever category holds it.
-PROFILE_MODULES = (
-    "interpreter/workflow.py",
-    "interpreter/calls.py",
-    "interpreter/plan.py",
-    "dsl/expressions.py",
-    "dsl/model.py",
-    "pydantic",
-    "jsonschema",
-    "interpreter/activities.py",
-    "httpx",
-)
-
-
-def profile_shares(folded: Path) -> dict[str, Any]:
-    """Shares of the samples per category (exclusive) and per module (inclusive)."""
-    total = 0
-    categories = dict.fromkeys([name for name, _ in PROFILE_CATEGORIES] + ["other"], 0)
-    modules = dict.fromkeys(PROFILE_MODULES, 0)
-    for line in folded.read_text().splitlines():
-        stack, _, text = line.rpartition(" ")
-        count = int(text)
-        total += count
-        name = next(
-            (n for n, tests in PROFILE_CATEGORIES if all(t in stack for t in tests)), "other"
-        )
-        categories[name] += count
-        for module in PROFILE_MODULES:
-            modules[module] += count if module in stack else 0
-    share = lambda n: round(n / total, 3) if total else 0.0  # noqa: E731
-    return {
-        "samples": total,
-        "categories": {k: share(v) for k, v in categories.items() if v},
-        "modules_inclusive": {k: share(v) for k, v in modules.items() if v},
-    }
+    if done.returncode != 0:
+        raise SystemExit(f"Error: replay failed: {done.stderr.strip()[-2000:]}")
+    figures: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
+    if folded is not None:
+        figures["profile"] = profile_shares(folded)
+    return figures
 
 
 async def run(args: argparse.Namespace) -> dict[str, Any]:
@@ -403,6 +367,10 @@ async def _measure(
     }
     if args.profile:
         figures["profile"] = await profile(driver, variants, services, args)
+    runners = sorted({v.runner for v in variants})
+    figures["replay"] = await replay(driver, args, runners)
+    for runner, row in figures["replay"].items():
+        print(f"replay ({runner}): workflow-task CPU per saga {row['cpu_ms_per_saga']}")
     return figures
 
 
@@ -423,17 +391,23 @@ def parse(argv: list[str]) -> argparse.Namespace:
         action="store_true",
         help="workers without cached bytecode (PYTHONDONTWRITEBYTECODE=1, no .pyc)",
     )
+    parser.add_argument("--replay-histories", type=int, default=100, help="histories replayed")
+    parser.add_argument("--replay-repeats", type=int, default=5)
     parser.add_argument("--quick", action="store_true", help="tiny sizes, for the smoke test")
     parser.add_argument("--out", type=Path, default=h.RESULTS_DIR / "overhead.json")
     args = parser.parse_args(argv)
     if args.quick:
         args.rounds, args.sagas, args.failures, args.serial, args.concurrency = 1, 4, 2, 2, 2
+        args.replay_histories, args.replay_repeats = 3, 1
     return args
 
 
 def main(argv: list[str] | None = None) -> None:
     args = parse(sys.argv[1:] if argv is None else argv)
-    figures = asyncio.run(run(args))
+    with tempfile.TemporaryDirectory() as tmp:
+        args.profile_dir = args.profile_dir or Path(tmp)
+        args.profile_dir.mkdir(parents=True, exist_ok=True)
+        figures = asyncio.run(run(args))
     report(figures, figures["targets"])
     h.write_results(args.out, h.command_line(), figures)
 

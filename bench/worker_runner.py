@@ -33,7 +33,21 @@ def parse(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--max-concurrent-activities", type=int)
     parser.add_argument("--max-concurrent-workflow-tasks", type=int)
     parser.add_argument("--runner", choices=["default", "unsandboxed"], default="default")
+    parser.add_argument("--experiment", choices=sorted(EXPERIMENTS), help="profiling only")
     return parser.parse_args(argv)
+
+
+def _no_heartbeat() -> None:
+    """The DSL activity without its heartbeats (fast calls finish before any is needed)."""
+    from interpreter import activities
+
+    async def silent(*_: object) -> None:
+        await asyncio.Event().wait()
+
+    activities._heartbeat = silent  # type: ignore[assignment]
+
+
+EXPERIMENTS = {"no-heartbeat": _no_heartbeat}
 
 
 def make_worker(args: argparse.Namespace, client: Client, http: httpx.AsyncClient) -> Worker:
@@ -79,6 +93,8 @@ def _unsandboxed_dsl_worker(
 
 async def main(argv: list[str]) -> None:
     args = parse(argv)
+    if args.experiment:
+        EXPERIMENTS[args.experiment]()
     # Failed HTTP calls are the point of the compensation runs; their warnings with a
     # traceback each would only measure logging.
     logging.getLogger("temporalio.activity").setLevel(logging.ERROR)

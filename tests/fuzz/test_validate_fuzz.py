@@ -143,3 +143,15 @@ def test_hostile_documents_are_rejected_with_diagnostics(text: str) -> None:
     result = check_text(text, "hostile.yaml")
     assert not result.ok
     assert_well_formed(result, text, "hostile.yaml")
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="dsl/schema_errors.py field_name() puts a user's key into the message as it is, "
+    "so a key holding a line break splits the diagnostic over two lines",
+)
+def test_a_key_with_a_line_break_keeps_its_diagnostic_on_one_line() -> None:
+    action = {"url": "http://127.0.0.1:9/x", "method": "GET", "headers": {"A\nB": None}}
+    saga = {"version": 1, "name": "a", "steps": [{"name": "s", "action": action}]}
+    text = json.dumps(saga)
+    assert_well_formed(check_text(text, "keys.json"), text, "keys.json")

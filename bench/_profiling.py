@@ -1,0 +1,87 @@
+"""Where a worker's CPU goes: py-spy's folded stacks, sorted into categories.
+
+py-spy samples only the thread holding the GIL (`--gil`), 200 times a second; a sample
+counts once, in the first category whose tests its stack passes, and once for each of
+the project's modules it passes through (inclusive shares).
+"""
+
+from __future__ import annotations
+
+import signal
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import _harness as h
+
+SPY_OPTIONS = ["--format", "raw", "--rate", "200", "--gil", "--nonblocking"]
+
+
+def spy_on(pid: int, folded: Path) -> subprocess.Popen[bytes]:
+    """py-spy recording a running process until `stop()`."""
+    command = [h.binary("py-spy"), "record", "--pid", str(pid), *SPY_OPTIONS]
+    return subprocess.Popen(
+        [*command, "--output", str(folded)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+
+
+def stop(spy: subprocess.Popen[bytes]) -> None:
+    spy.send_signal(signal.SIGINT)  # py-spy writes its file on SIGINT
+    spy.wait(timeout=60)
+
+
+def spy_command(folded: Path) -> list[str]:
+    """A prefix that runs a command under py-spy."""
+    return [h.binary("py-spy"), "record", *SPY_OPTIONS, "--output", str(folded), "--"]
+
+
+PROFILE_CATEGORIES: list[tuple[str, tuple[str, ...]]] = [
+    ("sandbox: compile workflow module source", ("source_to_code",)),
+    ("sandbox: re-import workflow module", ("_runner.py", "Importer._import")),
+    ("workflow code: interpreter/workflow.py", ("interpreter/workflow.py",)),
+    ("workflow code: hand-written", ("HandWrittenTrip.",)),
+    ("workflow code: SDK only", ("_WorkflowInstanceImpl.activate",)),
+    ("sandbox: other", ("workflow_sandbox/",)),
+    ("activity: heartbeats", ("record_activity_heartbeat",)),
+    ("activity: HTTP call", ("temporalio/worker/_activity.py",)),
+    ("SDK bridge: polls and completions", ("temporalio/bridge/",)),
+    ("payload conversion", ("temporalio/converter/",)),
+    ("asyncio event loop", ("asyncio/",)),
+]
+# Inclusive shares of the project's own code, whatever category holds it.
+PROFILE_MODULES = (
+    "interpreter/workflow.py",
+    "interpreter/calls.py",
+    "interpreter/plan.py",
+    "dsl/expressions.py",
+    "dsl/model.py",
+    "pydantic",
+    "jsonschema",
+    "interpreter/activities.py",
+    "httpx",
+)
+
+
+def profile_shares(folded: Path) -> dict[str, Any]:
+    """Shares of the samples per category (exclusive) and per module (inclusive)."""
+    total = 0
+    categories = dict.fromkeys([name for name, _ in PROFILE_CATEGORIES] + ["other"], 0)
+    modules = dict.fromkeys(PROFILE_MODULES, 0)
+    for line in folded.read_text().splitlines():
+        stack, _, text = line.rpartition(" ")
+        count = int(text)
+        total += count
+        name = next(
+            (n for n, tests in PROFILE_CATEGORIES if all(t in stack for t in tests)), "other"
+        )
+        categories[name] += count
+        for module in PROFILE_MODULES:
+            modules[module] += count if module in stack else 0
+    share = lambda n: round(n / total, 3) if total else 0.0  # noqa: E731
+    return {
+        "samples": total,
+        "categories": {k: share(v) for k, v in categories.items() if v},
+        "modules_inclusive": {k: share(v) for k, v in modules.items() if v},
+    }
