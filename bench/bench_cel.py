@@ -36,7 +36,7 @@ import cel
 t1 = time.perf_counter(); t2 = t1
 progs = [cel.compile("{EXPR} || input.a == %d" % i) for i in range({N})]
 t3 = time.perf_counter()
-for p in progs: r = cel.evaluate(p.source() if callable(getattr(p, 'source', None)) else "{EXPR}", {DATA!r})
+for p in progs: r = p.execute({DATA!r})
 t4 = time.perf_counter()
 """,
     "cel-python": f"""
@@ -73,7 +73,9 @@ def main() -> None:
         if row is None:
             print(f"{name:28} not installed (pip install -e '.[bench]')")
             continue
-        ratios = " ".join(f"{k}={row[k] / base[k]:.2f}x" for k in ("import_ms", "compile_us", "eval_us"))
+        ratios = " ".join(
+            f"{k}={row[k] / base[k]:.2f}x" for k in ("import_ms", "compile_us", "eval_us")
+        )
         print(
             f"{name:28} {row['import_ms']:10.1f} {row['compile_us']:11.1f} {row['eval_us']:9.1f}  "
             f"{ratios}"
