@@ -118,4 +118,20 @@ The server's own log is written next to the database (.saga/temporal.log).""",
   saga demo-services --fail cars:503     # every reservation of a car fails with 503
   saga demo-services --port flights=9101""",
     ),
+    "demo": (
+        "the quickstart: run an example saga against the demo services, watch it compensate",
+        "Start the demo HTTP services in this process with one of them failing, run an "
+        "example saga as `saga run` does (on an embedded Temporal server when none is "
+        "configured or listening on localhost:7233), print every HTTP call the services "
+        "receive, then stop them. The exit code is the saga's: 3 when it was compensated."
+        "\n\n"
+        "The order fulfilment example reads the secrets PAYMENTS_TOKEN and WAREHOUSE_KEY: "
+        "when SAGA_SECRET_* are not set, demo values are used by an embedded worker.",
+        """examples:
+  saga demo                                  # trip booking; the car fails, flight and hotel undone
+  saga demo --no-fail                        # the same trip, completed
+  saga demo order-fulfilment                 # the shipment is refused before the pivot
+  saga demo money-transfer --fail bank/credits:500
+  saga demo --json > report.json""",
+    ),
 }

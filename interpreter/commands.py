@@ -1,5 +1,5 @@
 """The runtime subcommands: run, status, result, cancel, list, resume, worker, dev,
-demo-services. Each parses its arguments here and does its work in `runs` and `session`.
+demo-services, demo. Each parses its arguments here and does its work in `runs` and `session`.
 
 Exit codes (docs/CLI.md): 0 COMPLETED or done; 1 invalid definition or input, or a
 refused request; 2 usage error; 3 COMPENSATED; 4 COMPENSATION_FAILED; 5 cannot reach
@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from dsl.diagnostics import InvalidSaga
-from interpreter import demo
+from interpreter import demo, quickstart
 from interpreter.client import (
     CommandError,
     add_connection_arguments,
@@ -69,6 +69,7 @@ def register(subparsers: Any) -> None:
         ("worker", _add_worker),
         ("dev", _add_dev),
         ("demo-services", _add_demo_services),
+        ("demo", _add_demo),
     ):
         summary, description, epilog = TEXTS[name]
         parser = subparsers.add_parser(
@@ -367,3 +368,13 @@ def _add_demo_services(parser: argparse.ArgumentParser) -> None:
 
 def _demo_services(args: argparse.Namespace) -> int:
     return demo.run(args)
+
+
+def _add_demo(parser: argparse.ArgumentParser) -> None:
+    quickstart.add_demo_arguments(parser)
+    parser.add_argument("--json", action="store_true", help="print the final report as JSON")
+    parser.add_argument(
+        "--task-queue", metavar="QUEUE", default=DEFAULT_TASK_QUEUE, help="default: %(default)s"
+    )
+    add_connection_arguments(parser)
+    parser.set_defaults(handler=lambda args: quickstart.run_demo(args, _handler(_run)))

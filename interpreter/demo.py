@@ -52,9 +52,12 @@ __all__ = [
     "DemoService",
     "RecordedRequest",
     "add_arguments",
+    "fail_spec",
     "main",
+    "request_line",
     "run",
     "serve_demo",
+    "start_with_failures",
 ]
 
 DEMO_PORTS: dict[str, int] = {
@@ -316,7 +319,7 @@ class _FailSpec:
     status: int
 
 
-def _fail_spec(text: str) -> _FailSpec:
+def fail_spec(text: str) -> _FailSpec:
     target, _, status = text.partition(":")
     service, _, collection = target.partition("/")
     if service not in DEMO_PORTS:
@@ -339,7 +342,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--fail",
         metavar="SERVICE[/COLLECTION][:STATUS]",
-        type=_fail_spec,
+        type=fail_spec,
         action="append",
         default=[],
         help="make every create (POST and PUT) on SERVICE, or on one of its collections, "
@@ -355,17 +358,28 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def start_with_failures(
+    failures: Sequence[_FailSpec],
+    ports: dict[str, int] | None = None,
+    *,
+    on_request: OnRequest | None = None,
+) -> list[DemoService]:
+    """Start the demo services with `--fail` rules installed; raises OSError on a busy port."""
+    services = serve_demo(ports, on_request=on_request or _log_request)
+    by_name = {service.name: service for service in services}
+    for spec in failures:
+        _install_failure(by_name[spec.service], spec)
+    return services
+
+
 def run(args: argparse.Namespace) -> int:
     """Serve until Ctrl-C or SIGTERM, logging each request on stdout."""
     try:
-        services = serve_demo(dict(args.port), on_request=_log_request)
+        services = start_with_failures(args.fail, dict(args.port))
     except OSError as err:
         print(f"Error: {err.strerror or err}", file=sys.stderr)
         return 1
     try:
-        by_name = {service.name: service for service in services}
-        for spec in args.fail:
-            _install_failure(by_name[spec.service], spec)
         _print_banner(services, args.fail)
         stop = threading.Event()
         with _stop_on_sigterm(stop):
@@ -399,12 +413,16 @@ def _print_banner(services: Sequence[DemoService], failures: Sequence[_FailSpec]
 _print_lock = threading.Lock()
 
 
-def _log_request(service: DemoService, record: RecordedRequest) -> None:
+def request_line(service: DemoService, record: RecordedRequest) -> str:
+    """One line describing a request the service answered, for logs."""
     outcome = "connection reset" if record.status is None else str(record.status)
     notes = " (injected)" if record.injected else " (replayed)" if record.replayed else ""
-    line = f"{service.name:<10} {record.method:<6} {record.path} -> {outcome}{notes}"
+    return f"{service.name:<10} {record.method:<6} {record.path} -> {outcome}{notes}"
+
+
+def _log_request(service: DemoService, record: RecordedRequest) -> None:
     with _print_lock:  # handler threads print concurrently; keep lines whole
-        print(line, flush=True)
+        print(request_line(service, record), flush=True)
 
 
 @contextmanager
