@@ -370,7 +370,8 @@ async def _measure(
     runners = sorted({v.runner for v in variants})
     figures["replay"] = await replay(driver, args, runners)
     for runner, row in figures["replay"].items():
-        print(f"replay ({runner}): workflow-task CPU per saga {row['cpu_ms_per_saga']}")
+        for part in ("workflow_tasks", "activities"):
+            print(f"{part} ({runner}), CPU ms per saga: {row[part]['cpu_ms_per_saga']}")
     return figures
 
 

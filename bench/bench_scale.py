@@ -186,7 +186,7 @@ async def sequence(scale: Scale, steps: int, repeats: int) -> dict[str, Any]:
         "ms_per_step_5": per_step_base * 1000,
         "ms_per_step_long": per_step_long * 1000,
         "ratio_per_step_long_vs_5": per_step_long / per_step_base,
-        "definition_bytes": len(json.dumps(long_def)),
+        "definition_bytes": len(json.dumps(long_def, separators=(",", ":"))),
         "worker_peak_rss_mib": peak,
     }
 

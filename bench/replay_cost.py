@@ -1,13 +1,20 @@
-"""The workflow task's CPU alone: recorded histories replayed, no server, no HTTP.
+"""The worker's own work for one saga, in two halves, without the server.
 
     python bench/replay_cost.py FOLDER [--repeats 5] [--runner default|unsandboxed]
 
 FOLDER holds histories as `<kind>-<n>.json` (kind: dsl or handwritten), written by
-bench_overhead.py from one of its rounds. Each kind's histories are replayed in turns,
-`--repeats` times, with the same sandbox settings as its worker; the process CPU time
-per history is what the worker spends in its workflow tasks for one saga: the sandbox
-(a fresh module import per run), the workflow's code and the SDK's state machines.
-Prints JSON. Run it under py-spy to see where that time goes.
+bench_overhead.py from one of its rounds, whose DemoService still runs. In turns,
+`--repeats` times:
+
+- workflow tasks: each kind's histories replayed with the same sandbox settings as its
+  worker; process CPU per history = the sandbox (a fresh module import per run), the
+  workflow's code and the SDK's state machines;
+- activities: every activity input recorded in those histories, called again in an
+  ActivityEnvironment (the same HTTP requests, to the same service, which answers
+  them from its idempotency records); CPU of the calling thread per saga = the activity's
+  own code and httpx, without Temporal's task plumbing or heartbeat RPCs.
+
+Prints JSON. Run it under py-spy to see where the time goes.
 """
 
 from __future__ import annotations
@@ -62,7 +69,80 @@ async def cpu_ms_per_history(engine: Replayer, histories: list[WorkflowHistory])
     return (time.process_time() - began) / len(histories) * 1000
 
 
+def activity_inputs(kind: str, histories: list[WorkflowHistory]) -> list[Any]:
+    from handwritten import Call
+    from temporalio.api.enums.v1 import EventType
+    from temporalio.converter import DataConverter
+
+    from interpreter.contract import HttpCall
+
+    arg_type = HttpCall if kind == "dsl" else Call
+    converter = DataConverter.default.payload_converter
+    inputs = []
+    for history in histories:
+        for event in history.events:
+            if event.event_type == EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED:
+                payloads = event.activity_task_scheduled_event_attributes.input.payloads
+                inputs.append(converter.from_payloads(payloads, [arg_type])[0])
+    return inputs
+
+
+def activity(kind: str, http: Any) -> Any:
+    if kind == "handwritten":
+        from handwritten import HandWrittenActivities
+
+        return HandWrittenActivities(http).call
+    from interpreter.activities import HttpActivity
+    from interpreter.secrets import SecretSource
+
+    return HttpActivity(http, SecretSource(None)).call
+
+
+async def activity_cpu_ms(call: Any, inputs: list[Any], sagas: int) -> float:
+    from temporalio.testing import ActivityEnvironment
+
+    env = ActivityEnvironment()
+    began = time.thread_time()
+    for argument in inputs:
+        await env.run(call, argument)
+    return (time.thread_time() - began) / sagas * 1000
+
+
 async def run(folder: Path, repeats: int, runner: str) -> dict[str, Any]:
+    import httpx
+
+    workflow = await workflow_tasks(folder, repeats, runner)
+    async with httpx.AsyncClient(timeout=None, follow_redirects=False) as http:
+        activities = await activity_calls(folder, repeats, http)
+    return {"workflow_tasks": workflow, "activities": activities}
+
+
+async def activity_calls(folder: Path, repeats: int, http: Any) -> dict[str, Any]:
+    histories = {kind: load(folder, kind) for kind in KINDS}
+    inputs = {kind: activity_inputs(kind, histories[kind]) for kind in KINDS}
+    calls = {kind: activity(kind, http) for kind in KINDS}
+    for kind in KINDS:  # warm-up: connections, imports, compiled expressions
+        await activity_cpu_ms(calls[kind], inputs[kind][:10], 1)
+    runs: dict[str, list[float]] = {kind: [] for kind in KINDS}
+    for _ in range(repeats):
+        for kind in KINDS:
+            runs[kind].append(
+                await activity_cpu_ms(calls[kind], inputs[kind], len(histories[kind]))
+            )
+    return _summary(runs, {kind: len(inputs[kind]) for kind in KINDS}, "calls")
+
+
+def _summary(runs: dict[str, list[float]], counts: dict[str, int], unit: str) -> dict[str, Any]:
+    medians = {kind: statistics.median(values) for kind, values in runs.items()}
+    return {
+        unit: counts,
+        "cpu_ms_per_saga": medians,
+        "ratio_dsl_vs_handwritten": medians["dsl"] / medians["handwritten"],
+        "runs": runs,
+    }
+
+
+async def workflow_tasks(folder: Path, repeats: int, runner: str) -> dict[str, Any]:
     engines = {kind: replayer(kind, runner) for kind in KINDS}
     histories = {kind: load(folder, kind) for kind in KINDS}
     for kind in KINDS:  # warm-up: first imports
@@ -71,13 +151,7 @@ async def run(folder: Path, repeats: int, runner: str) -> dict[str, Any]:
     for _ in range(repeats):
         for kind in KINDS:
             runs[kind].append(await cpu_ms_per_history(engines[kind], histories[kind]))
-    medians = {kind: statistics.median(values) for kind, values in runs.items()}
-    return {
-        "histories": {kind: len(histories[kind]) for kind in KINDS},
-        "cpu_ms_per_saga": medians,
-        "ratio_dsl_vs_handwritten": medians["dsl"] / medians["handwritten"],
-        "runs": runs,
-    }
+    return _summary(runs, {kind: len(histories[kind]) for kind in KINDS}, "histories")
 
 
 def main() -> None:

@@ -8,11 +8,13 @@ inputs. Not part of the test suite: it runs until stopped or until -runs/-max_to
 The first argument picks the target; the rest go to libFuzzer. The bundled sagas and
 example files are the seed corpus. A crash (an exception, or a malformed diagnostic) is
 written by libFuzzer as crash-<hash> in the current folder, to be replayed with
-`python tests/fuzz/atheris_fuzz.py TARGET crash-<hash>`.
+`python tests/fuzz/atheris_fuzz.py TARGET crash-<hash>`. SAGA_FUZZ_SKIP_KNOWN=1 lets a
+run go past the issues already pinned by a strict xfail in the test suite.
 """
 
 from __future__ import annotations
 
+import os
 import re
 import shutil
 import sys
@@ -27,6 +29,7 @@ with atheris.instrument_imports(include=["dsl"]):
     from dsl.validate import check_text, validate_input
 
 ROOT = Path(__file__).resolve().parents[2]
+SKIP_KNOWN = os.environ.get("SAGA_FUZZ_SKIP_KNOWN") == "1"
 INPUT_SAGA = """
 version: 1
 name: input-target
@@ -49,17 +52,29 @@ steps:
 LINE_BREAK = re.compile("\r\n|[\r\n\x85\u2028\u2029]")
 
 
+def _known_multiline(message: str) -> bool:
+    """A user's key with a line break quoted in a field name: the known issue pinned by
+    test_a_key_with_a_line_break_keeps_its_diagnostic_on_one_line."""
+    return SKIP_KNOWN and message.startswith("`") and "\n" in message.split("`")[1]
+
+
 def check_diagnostics(diagnostics: list[Diagnostic], data: bytes) -> None:
     lines = len(LINE_BREAK.findall(data.decode("utf-8", "replace"))) + 2
     for diagnostic in diagnostics:
         if not (1 <= diagnostic.line <= lines and diagnostic.column >= 1):
             raise AssertionError(f"diagnostic outside the text: {diagnostic}")
-        if not diagnostic.message or "\n" in diagnostic.message:
+        message = diagnostic.message
+        if not message or ("\n" in message and not _known_multiline(message)):
             raise AssertionError(f"malformed diagnostic message: {diagnostic!r}")
 
 
 def validate_target(data: bytes) -> None:
-    result = check_text(data, "fuzz.yaml")
+    try:
+        result = check_text(data, "fuzz.yaml")
+    except OverflowError:
+        if SKIP_KNOWN:  # pinned by the huge-duration and huge-attempt-count xfails
+            return
+        raise
     check_diagnostics(result.diagnostics, data)
     if not result.ok and not result.errors:
         raise AssertionError("an invalid document without any error")

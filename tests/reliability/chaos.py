@@ -10,10 +10,12 @@ sees a fault instead of the service's answer. Where the fault falls matters:
   landed but the caller never learns it, so only the idempotency key keeps a retry
   from applying it twice. These are the faults that find lost or doubled effects.
 
-Business rejections only ever hit actions: a service that refused to undo for good
-would, correctly, end the saga COMPENSATION_FAILED, which is not what a chaos run
-measures. The proxy remembers every saga it rejected, which is the oracle for the
-expected end state: rejected -> COMPENSATED, otherwise COMPLETED.
+Business rejections only ever hit actions, and only a key the service has not applied
+yet: a service that refused to undo for good would, correctly, end the saga
+COMPENSATION_FAILED, and one that honours `Idempotency-Key` answers a retry of an
+applied request with its first answer, never with a new refusal. The proxy remembers
+every saga it rejected, which is the oracle for the expected end state: rejected ->
+COMPENSATED, otherwise COMPLETED.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ import json
 import random
 import socket
 import struct
+import sys
 import threading
 import time
 from collections import Counter
@@ -89,16 +92,16 @@ class ChaosProxy:
         self.ledger = ChaosLedger()
         self._rng = random.Random(self.config.seed)
         self._lock = threading.Lock()
-        self._server: ThreadingHTTPServer | None = None
+        self._server: _ProxyServer | None = None
         self.enabled = True
+        self._forwarded: set[str | None] = set()
         self.in_flight = 0
         """Requests received and not yet answered (or reset)."""
 
     # --- lifecycle --------------------------------------------------------------------
 
     def start(self) -> ChaosProxy:
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), _handler_for(self))
-        self._server.daemon_threads = True
+        self._server = _ProxyServer(("127.0.0.1", 0), _handler_for(self))
         threading.Thread(target=self._server.serve_forever, args=(0.05,), daemon=True).start()
         return self
 
@@ -120,7 +123,7 @@ class ChaosProxy:
 
     # --- decisions --------------------------------------------------------------------
 
-    def decide(self, method: str, path: str, body: Any) -> str | None:
+    def decide(self, method: str, path: str, key: str | None, body: Any) -> str | None:
         """The fault for this request, or None; 'decline' is the business rule."""
         cfg = self.config
         undo = is_undo(method, path)
@@ -129,7 +132,8 @@ class ChaosProxy:
         with self._lock:
             if not self.enabled or self._rng.random() >= cfg.rate:
                 return None
-            kinds = [k for k in cfg.faults if not (undo and k == "reject")]
+            may_reject = not undo and key not in self._forwarded
+            kinds = [k for k in cfg.faults if k != "reject" or may_reject]
             return self._rng.choice(kinds) if kinds else None
 
     def _declined(self, path: str, body: Any) -> bool:
@@ -154,8 +158,10 @@ class ChaosProxy:
                     self.ledger.rejected_sagas.add(saga)
 
     def forward(
-        self, method: str, path: str, headers: dict[str, str], body: bytes
+        self, method: str, path: str, headers: dict[str, str], body: bytes, key: str | None
     ) -> tuple[int, list[tuple[str, str]], bytes]:
+        with self._lock:
+            self._forwarded.add(key)
         host, port = self.upstream.hostname or "127.0.0.1", self.upstream.port or 80
         conn = http.client.HTTPConnection(host, port, timeout=30)
         try:
@@ -164,6 +170,15 @@ class ChaosProxy:
             return response.status, response.getheaders(), response.read()
         finally:
             conn.close()
+
+
+class _ProxyServer(ThreadingHTTPServer):
+    daemon_threads = True
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        # A killed worker resets its keep-alive connections: expected here, not an error.
+        if not isinstance(sys.exc_info()[1], OSError):
+            super().handle_error(request, client_address)
 
 
 _HOP_HEADERS = frozenset({"connection", "keep-alive", "transfer-encoding", "host"})
@@ -198,15 +213,15 @@ class _ChaosHandler(BaseHTTPRequestHandler):
     def _handle(self) -> None:
         body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
         key = self.headers.get("Idempotency-Key")
-        fault = self.proxy.decide(self.command, self.path, _parse(body))
+        fault = self.proxy.decide(self.command, self.path, key, _parse(body))
         self.proxy.count_in_flight(+1)
         try:
-            status = self._respond(fault, body)
+            status = self._respond(fault, body, key)
         finally:
             self.proxy.count_in_flight(-1)
         self.proxy.record(Outcome(self.command, self.path, key, fault, status))
 
-    def _respond(self, fault: str | None, body: bytes) -> int | None:
+    def _respond(self, fault: str | None, body: bytes, key: str | None) -> int | None:
         cfg = self.proxy.config
         if fault == "reset_before":
             return self._reset()
@@ -219,7 +234,9 @@ class _ChaosHandler(BaseHTTPRequestHandler):
         if fault == "decline":
             return self._send(402, {"error": "payment declined"})
         headers = {k: v for k, v in self.headers.items() if k.lower() not in _HOP_HEADERS}
-        status, resp_headers, payload = self.proxy.forward(self.command, self.path, headers, body)
+        status, resp_headers, payload = self.proxy.forward(
+            self.command, self.path, headers, body, key
+        )
         time.sleep(cfg.slow_seconds if fault == "slow" else cfg.latency)
         if fault == "reset_after":
             return self._reset()

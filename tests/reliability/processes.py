@@ -20,12 +20,14 @@ from pathlib import Path
 from typing import Any
 
 from temporalio.client import Client
+from temporalio.runtime import LoggingConfig, Runtime, TelemetryConfig, TelemetryFilter
 
 from interpreter.devserver import DevServer, free_port
 
 WORKER_SNIPPET = """
 import asyncio, sys
 from temporalio.client import Client
+from temporalio.runtime import LoggingConfig, Runtime, TelemetryConfig, TelemetryFilter
 from interpreter.worker import run_worker
 
 async def main() -> None:
@@ -48,6 +50,18 @@ def _saga_worker_available() -> bool:
         return False
     probe = subprocess.run([saga, "worker", "--help"], capture_output=True, timeout=60)
     return probe.returncode == 0
+
+
+@cache
+def quiet_runtime() -> Runtime:
+    """A client runtime that logs only errors: the scenarios stop the server on purpose,
+    and the default runtime prints a warning line for every retried call."""
+    logging = LoggingConfig(filter=TelemetryFilter(core_level="ERROR", other_level="ERROR"))
+    return Runtime(telemetry=TelemetryConfig(logging=logging))
+
+
+async def connect(address: str) -> Client:
+    return await Client.connect(address, runtime=quiet_runtime())
 
 
 class _Process:
@@ -117,7 +131,7 @@ class TemporalServer(_Process):
             if not self.running:
                 raise RuntimeError(f"the Temporal server exited:\n{self.logs()[-2000:]}")
             try:
-                await Client.connect(self.address)
+                await connect(self.address)
                 return self
             except RuntimeError:
                 if time.monotonic() > deadline:

@@ -29,7 +29,7 @@ from interpreter.runs import start_saga
 
 from .chaos import ChaosConfig, ChaosProxy
 from .invariant import Verdict, check
-from .processes import TemporalServer, WorkerProcess
+from .processes import TemporalServer, WorkerProcess, connect
 from .scan import as_text, found_in, history_bytes
 from .workload import (
     DECLINE_OVER,
@@ -69,6 +69,8 @@ class ScenarioResult:
     """(sagas unfinished, HTTP calls in flight) at each process fault."""
     secret_leaks: list[str] = field(default_factory=list)
     slowest: tuple[str, float] = ("", 0.0)
+    requests: int = 0
+    """HTTP requests that reached the chaos proxy, faulted or not."""
 
     def row(self) -> dict[str, Any]:
         v = self.verdict
@@ -77,6 +79,7 @@ class ScenarioResult:
             "seed": self.seed,
             "sagas": v.sagas,
             "end_states": v.end_states,
+            "http_requests": self.requests,
             "faults": dict(self.faults),
             "busy_at_faults": self.busy_at_faults,
             "lost": len(v.lost),
@@ -89,13 +92,7 @@ class ScenarioResult:
         }
 
     def explain(self) -> str:
-        return (
-            json.dumps(self.row())
-            + "\n"
-            + self.verdict.explain()
-            + "\n"
-            + "\n".join(self.secret_leaks)
-        )
+        return "\n".join([json.dumps(self.row()), self.verdict.explain(), *self.secret_leaks])
 
 
 class Watch:
@@ -152,7 +149,7 @@ class Rig:
         self.backend.start()
         self.proxy = ChaosProxy(self.backend.url, self.proxy.config).start()
         await self.server.start()
-        self.client = await Client.connect(self.server.address)
+        self.client = await connect(self.server.address)
         self.watch = Watch(self.client)
         self.definition = order_saga(self.proxy.url)
         return self
@@ -230,6 +227,7 @@ class Rig:
             seconds=time.monotonic() - self.started,
             replays=self.backend.duplicates,
             busy_at_faults=self.busy_at_faults,
+            requests=self.requests_seen(),
         )
         result.secret_leaks = await self.secret_leaks(outcomes)
         slowest = max(outcomes.by_id.values(), key=lambda o: o.seconds, default=None)

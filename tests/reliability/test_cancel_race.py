@@ -15,13 +15,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from temporalio.client import Client
 
 from interpreter.contract import HttpResult
 from interpreter.demo import DemoService
 from interpreter.runs import start_saga
 
-from .processes import TemporalServer, WorkerProcess
+from .processes import TemporalServer, WorkerProcess, connect
 from .workload import run_input, wait_for_outcome
 
 pytestmark = pytest.mark.timeout(120)
@@ -65,7 +64,7 @@ async def test_a_cancel_arriving_with_a_steps_result_still_undoes_that_step(
     temporal_server: TemporalServer, tmp_path: Path
 ) -> None:
     queue = f"cancel-race-{uuid.uuid4().hex[:8]}"
-    client = await Client.connect(temporal_server.address)
+    client = await connect(temporal_server.address)
     with DemoService("holds") as holds:
         holds.delay(60, method="PUT")  # the hold is applied, its answer never comes
         first = WorkerProcess(temporal_server.address, queue, tmp_path / "w1.log").start()

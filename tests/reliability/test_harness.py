@@ -73,6 +73,17 @@ def test_business_rejections_refuse_actions_and_never_undos(shop: DemoService) -
     assert proxy.ledger.rejected_sagas == {"s1"}
 
 
+def test_a_retry_of_an_applied_request_is_never_refused(shop: DemoService) -> None:
+    with proxy_for(shop, rate=1.0, faults=("reset_after",)) as proxy:
+        with pytest.raises(httpx.TransportError):
+            charge(proxy.url, "s1/charge/action")
+        proxy.config.faults = ("reject",)
+        retry = charge(proxy.url, "s1/charge/action")
+        fresh = charge(proxy.url, "s2/charge/action")
+    assert (retry.status_code, fresh.status_code) == (201, 422)
+    assert len(shop.resources["charges"]) == 1 and proxy.ledger.rejected_sagas == {"s2"}
+
+
 def test_charges_over_the_limit_are_declined_on_every_attempt(shop: DemoService) -> None:
     with proxy_for(shop, decline_over=100) as proxy:
         statuses = [charge(proxy.url, "s1/charge/action", amount=500).status_code for _ in "ab"]

@@ -18,13 +18,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from temporalio.client import Client
 
 from dsl.expressions import ExpressionError, compile_template
 from dsl.validate import check_text
 from interpreter.demo import DemoService
 
-from .processes import SagaCli, TemporalServer, WorkerProcess
+from .processes import SagaCli, TemporalServer, WorkerProcess, connect
 from .scan import events_holding, found_in, history_bytes
 
 pytestmark = pytest.mark.timeout(300)
@@ -140,7 +139,7 @@ async def run_and_scan(
     report = report_of(run.stdout)
     cli("status", report["saga_id"], "--json")
     cli("result", report["saga_id"])
-    client = await Client.connect(server.address)
+    client = await connect(server.address)
     scanned = {
         "history": await history_bytes(client, report["saga_id"]),
         "command output": "\n".join(cli.outputs).encode(),
