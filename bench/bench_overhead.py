@@ -281,16 +281,18 @@ async def replay(driver: Driver, args: argparse.Namespace, runners: list[str]) -
                 history = await driver.client.get_workflow_handle(wid).fetch_history()
                 Path(tmp, f"{kind}-{n:04d}.json").write_text(history.to_json())
         for runner in runners:
-            command = [sys.executable, str(h.BENCH_DIR / "replay_cost.py"), tmp]
+            out = Path(tmp, f"replay-{runner}.json")
+            command = [sys.executable, str(h.BENCH_DIR / "replay_cost.py"), tmp, "--out", str(out)]
             command += ["--repeats", str(args.replay_repeats), "--runner", runner]
             folded = args.profile_dir / f"replay-{runner}.txt" if args.profile else None
-            found[runner] = _replay_process(command, folded, not args.no_bytecode_cache)
+            _replay_process(command, folded, not args.no_bytecode_cache)
+            found[runner] = json.loads(out.read_text())
+            if folded is not None:
+                found[runner]["profile"] = profile_shares(folded)
     return found
 
 
-def _replay_process(
-    command: list[str], folded: Path | None, bytecode_cache: bool
-) -> dict[str, Any]:
+def _replay_process(command: list[str], folded: Path | None, bytecode_cache: bool) -> None:
     if folded is not None:
         command = spy_command(folded) + command
     done = subprocess.run(
@@ -298,10 +300,6 @@ def _replay_process(
     )
     if done.returncode != 0:
         raise SystemExit(f"Error: replay failed: {done.stderr.strip()[-2000:]}")
-    figures: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
-    if folded is not None:
-        figures["profile"] = profile_shares(folded)
-    return figures
 
 
 async def run(args: argparse.Namespace) -> dict[str, Any]:
@@ -365,6 +363,7 @@ async def _measure(
     figures["worker_peak_rss_mib"] = {
         v.name: v.worker.meter.peak_rss_mib() for v in variants if v.worker
     }
+    h.write_results(args.out, h.command_line(), figures)  # kept if a later phase fails
     if args.profile:
         figures["profile"] = await profile(driver, variants, services, args)
     runners = sorted({v.runner for v in variants})

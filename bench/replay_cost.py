@@ -14,7 +14,7 @@ bench_overhead.py from one of its rounds, whose DemoService still runs. In turns
   them from its idempotency records); CPU of the calling thread per saga = the activity's
   own code and httpx, without Temporal's task plumbing or heartbeat RPCs.
 
-Prints JSON. Run it under py-spy to see where the time goes.
+Prints JSON (or writes it to `--out`). Run it under py-spy to see where the time goes.
 """
 
 from __future__ import annotations
@@ -159,8 +159,13 @@ def main() -> None:
     parser.add_argument("folder", type=Path)
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--runner", choices=["default", "unsandboxed"], default="default")
+    parser.add_argument("--out", type=Path, help="write the JSON here (default: stdout)")
     args = parser.parse_args()
-    print(json.dumps(asyncio.run(run(args.folder, args.repeats, args.runner))))
+    text = json.dumps(asyncio.run(run(args.folder, args.repeats, args.runner)))
+    if args.out is None:
+        print(text)
+    else:
+        args.out.write_text(text)
 
 
 if __name__ == "__main__":

@@ -24,6 +24,10 @@ from pathlib import Path
 import atheris
 
 with atheris.instrument_imports(include=["dsl"]):
+    # The validator imports most of its modules lazily: import them here so that they
+    # are instrumented (coverage guidance) too.
+    import dsl.checks
+    import dsl.schema_errors  # noqa: F401
     from dsl.diagnostics import Diagnostic
     from dsl.loader import LoadError, load_text
     from dsl.validate import check_text, validate_input
