@@ -292,16 +292,18 @@ def _payloads(message: Any) -> Iterator[Any]:
     if isinstance(message, Payload):
         yield message
         return
-    for _, value in message.ListFields():
+    for field, value in message.ListFields():
+        if field.message_type is None:
+            continue
         if isinstance(value, Message):
             yield from _payloads(value)
-        elif isinstance(value, str | bytes):
-            continue
-        elif hasattr(value, "values") or hasattr(value, "__iter__"):
-            items = value.values() if hasattr(value, "values") else value
-            for item in items:
+        elif field.message_type.GetOptions().map_entry:
+            for item in value.values():
                 if isinstance(item, Message):
                     yield from _payloads(item)
+        else:
+            for index in range(len(value)):
+                yield from _payloads(value[index])
 
 
 async def bounded(limit: int, jobs: Sequence[Any]) -> list[Any]:

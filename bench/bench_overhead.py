@@ -58,6 +58,8 @@ class Variant:
     kind: str
     runner: str
     task_queue: str
+    experiment: str | None = None
+    """A named change to the DSL worker (worker_runner.py's EXPERIMENTS), profiling only."""
     worker: h.WorkerProcess | None = None
 
     @property
@@ -180,44 +182,50 @@ def _fail_step_four(service: DemoService) -> None:
     service.fail(method="POST", path_prefix="/payments", status=402, times=None)
 
 
+METRICS = {
+    "throughput_sagas_per_s": ("throughput", "sagas_per_s"),
+    "p50_ms": ("throughput", "p50_ms"),
+    "p95_ms": ("throughput", "p95_ms"),
+    "serial_p50_ms": ("serial", "p50_ms"),
+    "serial_p95_ms": ("serial", "p95_ms"),
+    "compensation_sagas_per_s": ("compensation", "sagas_per_s"),
+    "compensation_p50_ms": ("compensation", "p50_ms"),
+    "compensation_p95_ms": ("compensation", "p95_ms"),
+    "worker_cpu_ms_per_saga": ("throughput", "worker_cpu_ms_per_saga"),
+    "server_cpu_ms_per_saga": ("throughput", "server_cpu_ms_per_saga"),
+}
+HISTORY = {
+    "events_success": ("throughput", "events"),
+    "events_compensation": ("compensation", "events"),
+    "history_bytes_success": ("throughput", "history_bytes"),
+}
+
+
 def summarize(rounds: list[dict[str, Any]], variants: list[Variant]) -> dict[str, Any]:
-    """Medians over rounds per variant, and ratios against each variant's baseline."""
-    metrics = {
-        "throughput_sagas_per_s": ("throughput", "sagas_per_s"),
-        "p50_ms": ("throughput", "p50_ms"),
-        "p95_ms": ("throughput", "p95_ms"),
-        "serial_p50_ms": ("serial", "p50_ms"),
-        "serial_p95_ms": ("serial", "p95_ms"),
-        "compensation_sagas_per_s": ("compensation", "sagas_per_s"),
-        "compensation_p50_ms": ("compensation", "p50_ms"),
-        "compensation_p95_ms": ("compensation", "p95_ms"),
-        "worker_cpu_ms_per_saga": ("throughput", "worker_cpu_ms_per_saga"),
-        "server_cpu_ms_per_saga": ("throughput", "server_cpu_ms_per_saga"),
-    }
+    """Medians over rounds per variant; ratios against the baseline, round by round.
+
+    A ratio is the median of the rounds' own ratios (each DSL phase against the baseline
+    phase next to it), so load that drifts between rounds cancels out.
+    """
     medians: dict[str, dict[str, float]] = {}
     for variant in variants:
         rows = [r[variant.name] for r in rounds]
         medians[variant.name] = {
             key: h.median([row[phase][field] for row in rows])
-            for key, (phase, field) in metrics.items()
+            for key, (phase, field) in METRICS.items()
         }
-        medians[variant.name]["events_success"] = rows[0]["throughput"]["history"]["events"]
-        medians[variant.name]["events_compensation"] = rows[0]["compensation"]["history"]["events"]
-        medians[variant.name]["history_bytes_success"] = rows[0]["throughput"]["history"][
-            "history_bytes"
-        ]
-    ratios = {}
-    for variant in variants:
-        if variant.kind == "dsl":
-            base = medians[variant.baseline]
-            ratios[variant.name] = {
-                key: medians[variant.name][key] / base[key] for key in medians[variant.name]
-            }
-            ratios[variant.name]["per_round_throughput_ratios"] = [
-                r[variant.name]["throughput"]["sagas_per_s"]
-                / r[variant.baseline]["throughput"]["sagas_per_s"]
-                for r in rounds
-            ]
+        for key, (phase, field) in HISTORY.items():
+            medians[variant.name][key] = h.median([row[phase]["history"][field] for row in rows])
+    ratios: dict[str, dict[str, Any]] = {}
+    for variant in (v for v in variants if v.kind == "dsl"):
+        paired = {
+            key: [r[variant.name][phase][field] / r[variant.baseline][phase][field] for r in rounds]
+            for key, (phase, field) in METRICS.items()
+        }
+        ratios[variant.name] = {key: h.median(values) for key, values in paired.items()}
+        for key in HISTORY:
+            ratios[variant.name][key] = medians[variant.name][key] / medians[variant.baseline][key]
+        ratios[variant.name]["per_round_throughput_ratios"] = paired["throughput_sagas_per_s"]
     return {"medians": medians, "ratios_vs_handwritten": ratios}
 
 
@@ -315,6 +323,9 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
         for runner in runners
         for kind in ("dsl", BASELINE)
     ]
+    for name in args.experiment:
+        queue = f"bench-dsl-{name}-{uuid.uuid4().hex[:6]}"
+        variants.insert(1, Variant(f"dsl-{name}", "dsl", "default", queue, name))
     async with h.dev_server() as env:
         address = env.client.service_client.config.target_host
         with DemoService("ok").start() as ok, DemoService("failing").start() as failing:
@@ -327,6 +338,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
                     address,
                     variant.task_queue,
                     runner=variant.runner,
+                    experiment=variant.experiment,
                     bytecode_cache=not args.no_bytecode_cache,
                     max_concurrent_activities=args.max_concurrent_activities,
                     max_concurrent_workflow_tasks=args.max_concurrent_workflow_tasks,
@@ -384,6 +396,12 @@ def parse(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--max-concurrent-activities", type=int, default=100)
     parser.add_argument("--max-concurrent-workflow-tasks", type=int, default=100)
     parser.add_argument("--unsandboxed", action="store_true", help="add unsandboxed variants")
+    parser.add_argument(
+        "--experiment",
+        action="append",
+        default=[],
+        help="add a DSL worker changed by this named experiment (see worker_runner.py)",
+    )
     parser.add_argument("--profile", action="store_true", help="py-spy each worker afterwards")
     parser.add_argument("--profile-dir", type=Path, help="keep py-spy's folded stacks here")
     parser.add_argument(

@@ -32,11 +32,16 @@ class Verdict:
     end_states: dict[str, int] = field(default_factory=dict)
 
     @property
+    def violating_sagas(self) -> int:
+        """Sagas with at least one violation (a saga may break several rules)."""
+        return len({item.split(":", 1)[0] for item in self.violations})
+
+    @property
     def clean(self) -> bool:
         return not (self.lost or self.violations or self.duplicates)
 
     def explain(self) -> str:
-        lines = [f"{len(self.lost)} lost, {len(self.violations)} violations, "]
+        lines = [f"{len(self.lost)} lost, {self.violating_sagas} with violations, "]
         lines[0] += f"{len(self.duplicates)} duplicates over {self.sagas} sagas"
         lines += [f"lost: {item}" for item in self.lost[:20]]
         lines += [f"violation: {item}" for item in self.violations[:20]]

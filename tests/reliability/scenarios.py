@@ -83,7 +83,7 @@ class ScenarioResult:
             "faults": dict(self.faults),
             "busy_at_faults": self.busy_at_faults,
             "lost": len(v.lost),
-            "violations": len(v.violations),
+            "violations": v.violating_sagas,
             "duplicates": len(v.duplicates),
             "replays_absorbed": self.replays,
             "secret_leaks": len(self.secret_leaks),
