@@ -7,7 +7,8 @@ slots), so its peak RSS (VmHWM) is the scenario's own. Scenarios:
 
 - sequence: a `--steps` step sequence, each step reading the previous one's output;
   once to completion, once failing at the last step (every other step compensated);
-- fanout: one step, `--width` steps after it at once, one step joining them;
+- fanout: one step, `--width` steps after it at once, one step joining them; every
+  call answered 100 ms late, so running the branches one by one would show;
 - concurrent: `--concurrent` 5-step sagas started at once on one worker, with the
   hand-written workflow of bench/handwritten.py as the baseline, same settings;
 - outputs: steps whose output is a large response body, and a saga output that gathers
@@ -51,6 +52,7 @@ LIMITS = {
     "payload_bytes_warn": 512 * 2**10,
     "payload_bytes_error": 2 * 2**20,
 }
+CALL_DELAY_S = 0.1
 TRIP_INPUT = {"trip_id": "t-1", "traveller": "ada", "amount": 120}
 
 
@@ -170,8 +172,9 @@ async def sequence(scale: Scale, steps: int, repeats: int) -> dict[str, Any]:
     worker, queue = scale.worker()
     try:
         await scale.run_one(base_def, queue)  # warm-up
-        base = [await scale.run_one(base_def, queue) for _ in range(repeats)]
-        long = [await scale.run_one(long_def, queue) for _ in range(repeats)]
+        base, base_cpu = await _timed_runs(scale, worker, base_def, queue, repeats)
+        long, long_cpu = await _timed_runs(scale, worker, long_def, queue, repeats)
+        timing = await step_timing(scale.client, long[0]["workflow_id"])
         failing = await _fail_last(scale, long_def, queue, steps)
         peak = worker.meter.peak_rss_mib()
     finally:
@@ -186,8 +189,41 @@ async def sequence(scale: Scale, steps: int, repeats: int) -> dict[str, Any]:
         "ms_per_step_5": per_step_base * 1000,
         "ms_per_step_long": per_step_long * 1000,
         "ratio_per_step_long_vs_5": per_step_long / per_step_base,
+        "worker_cpu_ms_per_step_5": base_cpu / 5,
+        "worker_cpu_ms_per_step_long": long_cpu / steps,
+        "step_timing_long": timing,
         "definition_bytes": len(json.dumps(long_def, separators=(",", ":"))),
         "worker_peak_rss_mib": peak,
+    }
+
+
+async def _timed_runs(
+    scale: Scale, worker: h.WorkerProcess, definition: dict[str, Any], queue: str, repeats: int
+) -> tuple[list[dict[str, Any]], float]:
+    """`repeats` runs one after another, and the worker's CPU ms per run."""
+    cpu = worker.meter.cpu_seconds()
+    runs = [await scale.run_one(definition, queue) for _ in range(repeats)]
+    return runs, (worker.meter.cpu_seconds() - cpu) / repeats * 1000
+
+
+async def step_timing(client: Client, workflow_id: str) -> dict[str, Any]:
+    """Where a step's time goes, early in the saga and late: the activity (scheduled to
+    completed) and the workflow's turn (one completed to the next scheduled)."""
+    scheduled, completed = [], []
+    async for event in client.get_workflow_handle(workflow_id).fetch_history_events():
+        at = event.event_time.ToDatetime().timestamp() * 1000
+        if event.event_type == EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED:
+            scheduled.append(at)
+        elif event.event_type == EventType.EVENT_TYPE_ACTIVITY_TASK_COMPLETED:
+            completed.append(at)
+    activity = [done - start for start, done in zip(scheduled, completed, strict=False)]
+    turn = [nxt - done for done, nxt in zip(completed, scheduled[1:], strict=False)]
+    tenth = max(1, len(turn) // 10)
+    return {
+        "activity_ms_first_tenth": h.median(activity[:tenth]),
+        "activity_ms_last_tenth": h.median(activity[-tenth:]),
+        "workflow_turn_ms_first_tenth": h.median(turn[:tenth]),
+        "workflow_turn_ms_last_tenth": h.median(turn[-tenth:]),
     }
 
 
@@ -211,33 +247,50 @@ def _medians(rows: list[dict[str, Any]]) -> dict[str, Any]:
 
 
 async def fanout(scale: Scale, width: int, repeats: int) -> dict[str, Any]:
+    """The fan-out against a one-step saga, every call answered 100 ms late: if the
+    branches run at once, the fan-out takes about three calls' time (start, branches,
+    join), not `width + 2`."""
     one_def = scale.definition(sequence_saga(1))
     wide_def = scale.definition(fanout_saga(width))
     worker, queue = scale.worker()
     try:
         await scale.run_one(one_def, queue)
+        scale.service.delay(CALL_DELAY_S)
         single = [await scale.run_one(one_def, queue) for _ in range(repeats)]
-        scale.service.reset()
         wide = []
         for _ in range(repeats):
-            wide.append(
-                {
-                    **await scale.run_one(wide_def, queue),
-                    "max_in_flight": _max_in_flight(scale.service, "/parts"),
-                }
-            )
             scale.service.reset()
+            scale.service.delay(CALL_DELAY_S)
+            result = await scale.run_one(wide_def, queue)
+            result["max_in_flight"] = _max_in_flight(scale.service, "/parts")
+            result["max_scheduled_at_once"] = await _max_scheduled(scale.client, result)
+            wide.append(result)
+        scale.service.reset()
         peak = worker.meter.peak_rss_mib()
     finally:
         worker.stop()
     one, many = h.median([r["wall_s"] for r in single]), h.median([r["wall_s"] for r in wide])
     return {
         "width": width,
+        "call_delay_s": CALL_DELAY_S,
         "one_step_baseline": _medians(single),
         "fanout": _medians(wide),
         "ratio_wall_vs_one_step": many / one,
         "worker_peak_rss_mib": peak,
     }
+
+
+async def _max_scheduled(client: Client, result: dict[str, Any]) -> int:
+    """The most activities one workflow task scheduled (the fan-out, if it is one)."""
+    handle = client.get_workflow_handle(result["workflow_id"])
+    most = current = 0
+    async for event in handle.fetch_history_events():
+        if event.event_type == EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED:
+            current += 1
+            most = max(most, current)
+        elif event.event_type == EventType.EVENT_TYPE_WORKFLOW_TASK_COMPLETED:
+            current = 0
+    return most
 
 
 def _max_in_flight(service: DemoService, prefix: str) -> int:
@@ -358,11 +411,11 @@ def limits_analysis(seq: dict[str, Any]) -> dict[str, Any]:
             "steps_to_events_error": int(LIMITS["history_events_error"] / events_per_step),
             "steps_to_history_bytes_error": int(LIMITS["history_bytes_error"] / bytes_per_step),
         }
-    definition_per_step = seq["definition_bytes"] / n
-    analysis["definition_bytes_per_step"] = definition_per_step
-    analysis["steps_to_input_payload_error"] = int(
-        LIMITS["payload_bytes_error"] / definition_per_step
-    )
+    # The run's input (the definition snapshot) is its largest payload; it grows per step.
+    input_per_step = seq["completed"]["largest_payload_bytes"] / n
+    analysis["input_payload_bytes_per_step"] = input_per_step
+    analysis["steps_to_input_payload_warn"] = int(LIMITS["payload_bytes_warn"] / input_per_step)
+    analysis["steps_to_input_payload_error"] = int(LIMITS["payload_bytes_error"] / input_per_step)
     return analysis
 
 

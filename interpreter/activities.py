@@ -37,7 +37,7 @@ from temporalio.exceptions import ApplicationError, ApplicationErrorCategory
 from dsl.expressions import ExpressionError, compile_condition, compile_template
 from dsl.model import status_matches
 from interpreter.contract import ACTIVITY_NAME, HttpCall, HttpResult
-from interpreter.secrets import MissingSecret, SecretSource, scrub
+from interpreter.secrets import MissingSecret, SecretSource, scrub, scrub_value
 
 __all__ = ["MAX_BODY_BYTES", "HttpActivity", "service_url_variable"]
 
@@ -212,6 +212,9 @@ class _Exchange:
             output = compile_template(call.output).render(variables) if call.has_output else body
         except ExpressionError as error:
             self.fail(f"{self._what()}: {status}: {error.message}", "ExpressionError")
+        # A service may echo a secret back (a token in a response body): the output goes
+        # into the history, which must never hold one.
+        output = scrub_value(output, self.secret_values)
         return HttpResult(status=status, output=output, attempt=self.attempt)
 
     def _bad_status(

@@ -14,6 +14,8 @@ Exceptions::
 from __future__ import annotations
 
 import argparse
+import functools
+import logging
 import os
 import re
 import socket
@@ -24,6 +26,13 @@ from temporalio.api.enums.v1 import IndexedValueType
 from temporalio.api.operatorservice.v1 import ListSearchAttributesRequest
 from temporalio.client import Client
 from temporalio.envconfig import ClientConfigProfile
+from temporalio.runtime import (
+    LogForwardingConfig,
+    LoggingConfig,
+    Runtime,
+    TelemetryConfig,
+    TelemetryFilter,
+)
 from temporalio.service import RPCError, TLSConfig
 
 from interpreter.contract import SEARCH_ATTRIBUTE_NAME, SEARCH_ATTRIBUTE_STATUS
@@ -163,11 +172,23 @@ def _tls_override(current: bool | TLSConfig | None, enabled: bool) -> bool | TLS
     return enabled
 
 
+@functools.cache
+def runtime() -> Runtime:
+    """The SDK runtime of this process, with the Temporal core's logs sent to Python's
+    logging (so to stderr) instead of stdout, where they would corrupt `--json` output."""
+    logs = LoggingConfig(
+        filter=TelemetryFilter(core_level="WARN", other_level="ERROR"),
+        forwarding=LogForwardingConfig(logger=logging.getLogger("temporalio.core")),
+    )
+    return Runtime(telemetry=TelemetryConfig(logging=logs))
+
+
 async def connect(settings: ConnectionSettings) -> Client:
     """A connected client, or CannotReachTemporal with a short reason."""
     try:
         return await Client.connect(
             settings.address,
+            runtime=runtime(),
             namespace=settings.namespace,
             api_key=settings.api_key,
             tls=settings.tls,

@@ -3,7 +3,7 @@
 A `{secret: NAME}` in a saga is resolved from the environment variable
 `SAGA_SECRET_<NAME>`, or else from the file `NAME` in the worker's secrets directory.
 Values live only inside the activity; `scrub()` removes them from any text that might
-leave it (error messages, logs).
+leave it (error messages, logs, step outputs).
 """
 
 from __future__ import annotations
@@ -11,8 +11,9 @@ from __future__ import annotations
 import os
 from collections.abc import Iterable, Mapping
 from pathlib import Path
+from typing import Any
 
-__all__ = ["MissingSecret", "SecretSource", "scrub"]
+__all__ = ["MissingSecret", "SecretSource", "scrub", "scrub_value"]
 
 ENV_PREFIX = "SAGA_SECRET_"
 REDACTED = "[secret]"
@@ -59,3 +60,14 @@ def scrub(text: str, secrets: Iterable[str]) -> str:
     for value in sorted({s for s in secrets if s}, key=len, reverse=True):
         text = text.replace(value, REDACTED)
     return text
+
+
+def scrub_value(value: Any, secrets: Iterable[str]) -> Any:
+    """`scrub` every string in a JSON value: keys and values of maps, items of lists."""
+    if isinstance(value, str):
+        return scrub(value, secrets)
+    if isinstance(value, dict):
+        return {scrub_value(k, secrets): scrub_value(v, secrets) for k, v in value.items()}
+    if isinstance(value, list):
+        return [scrub_value(item, secrets) for item in value]
+    return value

@@ -73,6 +73,7 @@ HEARTBEAT_TIMEOUT = timedelta(seconds=10)
 NAME_KEY = SearchAttributeKey.for_keyword(SEARCH_ATTRIBUTE_NAME)
 STATUS_KEY = SearchAttributeKey.for_keyword(SEARCH_ATTRIBUTE_STATUS)
 UNDOABLE_FAILURES = (StepStatus.FAILED, StepStatus.CANCELLED)
+FINISHED = (StepStatus.SUCCEEDED, StepStatus.SKIPPED)
 
 
 @workflow.defn(name=WORKFLOW_NAME)
@@ -176,23 +177,34 @@ class SagaWorkflow:
                 # task: a BaseException, so `except Exception` would miss it and leave the
                 # saga half done. Only the cancel is caught; other BaseExceptions (the
                 # worker evicting this run from its cache) must pass untouched.
-                self._interrupt(saga, "cancel", "cancelled")
+                await self._interrupt(saga, "cancel", "cancelled")
             self._reap()
         if deadline is not None and not deadline.done():
             deadline.cancel()
 
     async def _expire(self, saga: Saga, timeout: timedelta) -> None:
         await workflow.sleep(timeout, summary="saga timeout")
-        self._interrupt(saga, "timeout", f"timed out after {format_duration(timeout)}")
+        await self._interrupt(saga, "timeout", f"timed out after {format_duration(timeout)}")
 
-    def _interrupt(self, saga: Saga, reason: str, message: str) -> None:
+    async def _interrupt(self, saga: Saga, reason: str, message: str) -> None:
+        # The cancel (or the timer) may arrive in the same workflow task as a step's
+        # result. Cancelling that step's task now would throw the result away and the
+        # step, whose effect landed, would never be undone. An always-true condition is
+        # only checked once every ready task has run: the steps that have their results
+        # record them first; only the ones still in flight are cancelled.
+        await workflow.wait_condition(lambda: True)
         if self._committed:
             workflow.logger.warning("saga is past its pivot: %s ignored, going forward", reason)
+            return
+        if all(r.status in FINISHED for r in self._report.steps):
+            # Every step already took effect: the transaction is done, the cancel too late.
+            workflow.logger.warning("every step has finished: %s ignored, completing", reason)
             return
         if self._report.reason is None:
             self._stopped(reason, message)
         for task in self._running.values():
-            task.cancel()
+            if not task.done():
+                task.cancel()
 
     def _reap(self) -> None:
         for name, task in list(self._running.items()):
@@ -245,6 +257,8 @@ class SagaWorkflow:
                 self._step_failed(step.name, describe(error, call))
         except asyncio.CancelledError:
             report.status = StepStatus.CANCELLED
+            if call is not None:  # the request may have gone out: undo it if asked to
+                self._sent.add(step.name)
         else:
             self._sent.add(step.name)
             self._outputs[step.name] = result.output

@@ -93,7 +93,6 @@ class ChaosProxy:
         self._rng = random.Random(self.config.seed)
         self._lock = threading.Lock()
         self._server: _ProxyServer | None = None
-        self.enabled = True
         self._forwarded: set[str | None] = set()
         self.in_flight = 0
         """Requests received and not yet answered (or reset)."""
@@ -130,7 +129,7 @@ class ChaosProxy:
         if not undo and self._declined(path, body):
             return "decline"
         with self._lock:
-            if not self.enabled or self._rng.random() >= cfg.rate:
+            if self._rng.random() >= cfg.rate:
                 return None
             may_reject = not undo and key not in self._forwarded
             kinds = [k for k in cfg.faults if k != "reject" or may_reject]

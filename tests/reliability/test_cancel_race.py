@@ -54,12 +54,6 @@ async def wait_for(condition: Any, timeout: float = 30.0) -> None:
         await asyncio.sleep(0.05)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="interpreter/workflow.py cancels the step tasks in the activation that also "
-    "delivers their activity results; the SDK then raises CancelledError in _run_step, "
-    "the step is recorded CANCELLED and never compensated",
-)
 async def test_a_cancel_arriving_with_a_steps_result_still_undoes_that_step(
     temporal_server: TemporalServer, tmp_path: Path
 ) -> None:

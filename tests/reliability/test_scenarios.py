@@ -68,10 +68,6 @@ async def test_http_chaos_ends_every_saga_completed_or_compensated(tmp_path: Pat
     assert_clean(result)
 
 
-@pytest.mark.xfail(
-    strict=False,  # the race is timing-dependent here; test_cancel_race pins it down
-    reason="the race of test_cancel_race.py: remove this mark with its fix",
-)
 async def test_cancelled_sagas_end_fully_compensated_or_fully_completed(tmp_path: Path) -> None:
     size = current_sizes()["cancel-chaos"]
     result = await cancel_chaos(tmp_path, size)

@@ -144,9 +144,6 @@ class SagaOutcome:
 class Outcomes:
     by_id: dict[str, SagaOutcome] = field(default_factory=dict)
 
-    def with_status(self, status: str) -> list[SagaOutcome]:
-        return [o for o in self.by_id.values() if o.status == status]
-
     def counts(self) -> dict[str, int]:
         result: dict[str, int] = {}
         for outcome in self.by_id.values():
