@@ -34,6 +34,7 @@ __all__ = [
     "definition_snapshot",
     "load_and_check",
     "load_input",
+    "load_input_text",
     "validate_input",
 ]
 
@@ -127,6 +128,14 @@ def load_input(path: str | Path) -> tuple[Document | None, list[Diagnostic]]:
     """Read an input document (any JSON value, in YAML or JSON) from a file."""
     try:
         return load_file(path, root="any"), []
+    except LoadError as error:
+        return None, [error.diagnostic]
+
+
+def load_input_text(text: str, label: str = "--input") -> tuple[Document | None, list[Diagnostic]]:
+    """Read an input document given inline (JSON, or YAML), with the limits of a file."""
+    try:
+        return load_text(text, label, root="any"), []
     except LoadError as error:
         return None, [error.diagnostic]
 

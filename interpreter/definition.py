@@ -6,14 +6,19 @@ anything is started. It raises `InvalidSaga` with every diagnostic.
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from typing import Any
 
 from dsl.diagnostics import Diagnostic, InvalidSaga
 from dsl.loader import Document
 from dsl.model import Saga
-from dsl.validate import definition_snapshot, load_and_check, load_input, validate_input
+from dsl.validate import (
+    definition_snapshot,
+    load_and_check,
+    load_input,
+    load_input_text,
+    validate_input,
+)
 
 __all__ = ["Prepared", "RunInput", "parse_input", "prepare"]
 
@@ -47,11 +52,12 @@ def parse_input(text: str | None) -> RunInput:
         if document is None:
             raise InvalidSaga(problems)
         return RunInput(document.data, text[1:], document)
-    try:
-        return RunInput(json.loads(text), "--input")
-    except json.JSONDecodeError as err:
-        message = f"--input is not valid JSON: {err.msg}"
-        raise InvalidSaga([Diagnostic("--input", err.lineno, err.colno, "error", message)]) from err
+    # Inline text goes through the same hardened loader as a file: depth, size and
+    # number limits, no NaN or Infinity.
+    document, problems = load_input_text(text, "--input")
+    if document is None:
+        raise InvalidSaga(problems)
+    return RunInput(document.data, "--input", document)
 
 
 def prepare(path: str, run_input: RunInput) -> Prepared:

@@ -15,6 +15,7 @@ PUBLIC = {
         "definition_snapshot",
         "load_and_check",
         "load_input",
+        "load_input_text",
         "validate_input",
     ],
     "dsl.loader": [

@@ -220,13 +220,6 @@ DEEP = "[" * 20_000 + "]" * 20_000
 LONG_NUMBER = '{"order": "a", "amount": ' + "9" * 5000 + "}"
 NAN = '{"order": "a", "amount": 1, "ratio": NaN}'
 INFINITY = '{"order": "a", "amount": 1, "ratio": 1e999}'
-KNOWN_INLINE_BUG = pytest.mark.xfail(
-    strict=True,
-    reason="interpreter/definition.py parses an inline --input with json.loads, not with "
-    "the hardened loader that @FILE inputs go through",
-)
-
-
 @pytest.mark.parametrize(
     ("text", "inline"),
     [
@@ -234,10 +227,10 @@ KNOWN_INLINE_BUG = pytest.mark.xfail(
         pytest.param(LONG_NUMBER, False, id="long-number-file"),
         pytest.param(NAN, False, id="nan-file"),
         pytest.param(INFINITY, False, id="infinity-file"),
-        pytest.param(DEEP, True, id="deep-inline", marks=KNOWN_INLINE_BUG),
-        pytest.param(LONG_NUMBER, True, id="long-number-inline", marks=KNOWN_INLINE_BUG),
-        pytest.param(NAN, True, id="nan-inline", marks=KNOWN_INLINE_BUG),
-        pytest.param(INFINITY, True, id="infinity-inline", marks=KNOWN_INLINE_BUG),
+        pytest.param(DEEP, True, id="deep-inline"),
+        pytest.param(LONG_NUMBER, True, id="long-number-inline"),
+        pytest.param(NAN, True, id="nan-inline"),
+        pytest.param(INFINITY, True, id="infinity-inline"),
     ],
 )
 def test_hostile_json_inputs_are_refused_cleanly(
