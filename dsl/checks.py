@@ -171,18 +171,25 @@ def _compensations(saga: Saga, graph: StepGraph, pivot: int | None, report: _Rep
             report.at_value(("steps", i, "compensate_on"), message, "warning")
 
 
+MAX_SECONDS = timedelta(days=36_500).total_seconds()
+"""Worst cases beyond a century are reported as a century: no clock needs more."""
+
+
 def _worst_case(saga: Saga, request: Request) -> tuple[timedelta, int] | None:
     """The longest an action may take, and its attempts; None when retried without limit."""
     effective = effective_request(saga, request, "action")
     retry = effective.retry
     if retry.max_attempts == 0:
         return None
-    total = effective.timeout * retry.max_attempts
-    wait = retry.initial_interval
-    for _ in range(retry.max_attempts - 1):
-        total += min(wait, retry.max_interval)
-        wait = wait * retry.backoff
-    return total, retry.max_attempts
+    cap = retry.max_interval.total_seconds()
+    total = effective.timeout.total_seconds() * retry.max_attempts
+    wait, waits = retry.initial_interval.total_seconds(), retry.max_attempts - 1
+    # Waits grow until they reach max_interval, then stay there: add the growing ones one
+    # by one (a few dozen at most), the rest in one product, so a huge count costs nothing.
+    while waits and wait < cap and retry.backoff > 1:
+        total, wait, waits = total + wait, wait * retry.backoff, waits - 1
+    total += min(wait, cap) * waits
+    return timedelta(seconds=min(total, MAX_SECONDS)), retry.max_attempts
 
 
 def _timeouts(saga: Saga, report: _Report) -> None:

@@ -14,6 +14,7 @@ position of the alias.
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -139,11 +140,31 @@ def load_text(
         text = text.encode("utf-8", "surrogatepass")
     text = _decode(text, path, limits).removeprefix("\ufeff")
     try:
-        composed = compose(text, path, limits, mapping=root == "mapping")
+        composed = compose(_join_surrogates(text), path, limits, mapping=root == "mapping")
     except ComposeError as error:
         diagnostic = Diagnostic(path, error.line, error.column, "error", error.message)
         raise LoadError(diagnostic) from None
     return Document(path, text, composed.data, composed.keys, composed.values, composed.spans)
+
+
+# An escaped UTF-16 surrogate pair whose backslash is not itself escaped.
+_SURROGATE_PAIR = re.compile(
+    r"(?<!\\)((?:\\\\)*)\\u(d[89ab][0-9a-f]{2})\\u(d[c-f][0-9a-f]{2})", re.IGNORECASE
+)
+
+
+def _join_surrogates(text: str) -> str:
+    """JSON writes a character beyond the BMP as a surrogate pair (`\\ud83d\\ude00`), which
+    YAML refuses; rewrite each pair as the one YAML escape it means (`\\U0001f600`)."""
+    if "\\u" not in text:
+        return text
+
+    def joined(match: re.Match[str]) -> str:
+        high, low = int(match[2], 16), int(match[3], 16)
+        point = 0x10000 + ((high - 0xD800) << 10) + (low - 0xDC00)
+        return f"{match[1]}\\U{point:08x}"
+
+    return _SURROGATE_PAIR.sub(joined, text)
 
 
 def _decode(raw: bytes, path: str, limits: Limits) -> str:

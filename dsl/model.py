@@ -51,6 +51,9 @@ _DURATION_RE = re.compile(r"^(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?(?:(\d+)ms)?$")
 DURATION_PATTERN = r"^(?=\d)(?:\d+h)?(?:\d+m(?!s))?(?:\d+s)?(?:\d+ms)?$"
 
 
+MAX_DURATION = timedelta(days=3650)
+
+
 def parse_duration(value: object) -> timedelta:
     """Parse `250ms`, `10s`, `5m`, `1h`, `1h30m` into a timedelta."""
     if isinstance(value, timedelta):
@@ -61,7 +64,13 @@ def parse_duration(value: object) -> timedelta:
     if not value or match is None:
         raise ValueError(f"invalid duration {value!r}: use a form such as '250ms', '10s', '1h30m'")
     hours, minutes, seconds, millis = (int(part or 0) for part in match.groups())
-    return timedelta(hours=hours, minutes=minutes, seconds=seconds, milliseconds=millis)
+    try:
+        duration = timedelta(hours=hours, minutes=minutes, seconds=seconds, milliseconds=millis)
+    except OverflowError:
+        duration = MAX_DURATION * 2
+    if duration > MAX_DURATION:
+        raise ValueError(f"duration {value!r} is too long: the most is 10 years")
+    return duration
 
 
 def format_duration(value: timedelta) -> str:
@@ -153,7 +162,10 @@ class Retry(_Model):
     """Retry settings of one request; every key left out comes from the defaults."""
 
     max_attempts: int | None = Field(
-        default=None, ge=0, description="Attempts in all, the first included; 0 = unlimited."
+        default=None,
+        ge=0,
+        le=2**31 - 1,  # Temporal's limit (int32); beyond it every workflow task would fail
+        description="Attempts in all, the first included; 0 = unlimited.",
     )
     initial_interval: Duration | None = Field(
         default=None, description="Wait before the first retry."

@@ -67,6 +67,8 @@ def field_name(path: JsonPath) -> str:
     """`steps[2].action.method` for ('steps', 2, 'action', 'method')."""
     text = ""
     for part in path:
+        if isinstance(part, str) and not part.isprintable():
+            part = json.dumps(part)  # a line break in a key must not split the diagnostic
         text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else part)
     return f"`{text}`" if text else "the document"
 

@@ -220,6 +220,8 @@ DEEP = "[" * 20_000 + "]" * 20_000
 LONG_NUMBER = '{"order": "a", "amount": ' + "9" * 5000 + "}"
 NAN = '{"order": "a", "amount": 1, "ratio": NaN}'
 INFINITY = '{"order": "a", "amount": 1, "ratio": 1e999}'
+
+
 @pytest.mark.parametrize(
     ("text", "inline"),
     [
