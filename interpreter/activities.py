@@ -245,7 +245,7 @@ class _Exchange:
             # A failed HTTP call is the saga's business, reported in its report; BENIGN
             # keeps the SDK from logging a traceback for every attempt.
             category=ApplicationErrorCategory.BENIGN,
-        )
+        ) from None  # the message says it all; httpx's chain would bloat every attempt
 
 
 def _holds(condition: Any, variables: Mapping[str, Any]) -> bool:
