@@ -264,7 +264,7 @@ def definition_hash(definition: dict[str, Any]) -> str:
 
 def with_service_urls(definition: dict[str, Any], url: str) -> dict[str, Any]:
     """The definition with every service pointed at `url` (the loopback DemoService)."""
-    copy = json.loads(json.dumps(definition))
+    copy: dict[str, Any] = json.loads(json.dumps(definition))
     for service in (copy.get("services") or {}).values():
         service["url"] = url
     return copy

@@ -79,7 +79,10 @@ def profile_shares(folded: Path) -> dict[str, Any]:
         categories[name] += count
         for module in PROFILE_MODULES:
             modules[module] += count if module in stack else 0
-    share = lambda n: round(n / total, 3) if total else 0.0  # noqa: E731
+
+    def share(count: int) -> float:
+        return round(count / total, 3) if total else 0.0
+
     return {
         "samples": total,
         "categories": {k: share(v) for k, v in categories.items() if v},

@@ -47,7 +47,8 @@ from interpreter.demo import DemoService  # noqa: E402
 SAGA_FILE = h.SAGAS_DIR / "trip-5.yaml"
 BASELINE = "handwritten"
 COMPENSATED = {"SagaCompensated"}
-SAMPLE_INPUT = {"trip_id": "t-1", "traveller": "ada", "amount": 120}
+AMOUNT = 120
+SAMPLE_INPUT = {"trip_id": "t-1", "traveller": "ada", "amount": AMOUNT}
 
 
 @dataclass
@@ -90,7 +91,7 @@ class Driver:
             return start_dsl
 
         def start_handwritten(wid: str) -> Awaitable[Any]:
-            arg = TripInput(service.url, wid, "ada", SAMPLE_INPUT["amount"])
+            arg = TripInput(service.url, wid, "ada", AMOUNT)
             return self.client.start_workflow(
                 HANDWRITTEN_WORKFLOW, arg, id=wid, task_queue=variant.task_queue
             )

@@ -20,7 +20,8 @@ from typing import Any
 
 import httpx
 from temporalio.client import Client
-from temporalio.worker import UnsandboxedWorkflowRunner, Worker
+from temporalio.worker import UnsandboxedWorkflowRunner, Worker, WorkflowRunner
+from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
@@ -58,13 +59,15 @@ def make_worker(args: argparse.Namespace, client: Client, http: httpx.AsyncClien
     if args.kind == "handwritten":
         from handwritten import HandWrittenActivities, HandWrittenTrip
 
-        runner = {"workflow_runner": UnsandboxedWorkflowRunner()}
+        runner: WorkflowRunner = SandboxedWorkflowRunner()  # the SDK's default
+        if args.runner == "unsandboxed":
+            runner = UnsandboxedWorkflowRunner()
         return Worker(
             client,
             task_queue=args.task_queue,
             workflows=[HandWrittenTrip],
             activities=[HandWrittenActivities(http).call],
-            **(runner if args.runner == "unsandboxed" else {}),
+            workflow_runner=runner,
             **limits,
         )
     if args.runner == "unsandboxed":

@@ -78,7 +78,7 @@ class HttpActivity:
         exchange.prepare(self._secrets)
         beating = asyncio.create_task(_heartbeat(exchange.attempt))
         try:
-            response = await exchange.send(self._http)
+            response = await _despite_cancel(asyncio.create_task(exchange.send(self._http)))
         finally:
             beating.cancel()
         return exchange.judge(*response)
@@ -90,6 +90,22 @@ class HttpActivity:
         if not call.path:
             return base
         return base.rstrip("/") + "/" + call.path.lstrip("/")
+
+
+async def _despite_cancel(sending: asyncio.Task[Response]) -> Response:
+    """The request's answer, even when the step is cancelled while it is on the wire.
+
+    A request that left cannot be called back: abandoning it would leave the saga not
+    knowing whether it took effect, and a step with `compensate_on: success` would then
+    never be undone. So a cancel waits for the answer (bounded by the request's own
+    timeout) and the workflow learns the outcome; only retries and waits are cut short.
+    """
+    while True:
+        try:
+            return await asyncio.shield(sending)
+        except asyncio.CancelledError:
+            if sending.done():
+                return sending.result()
 
 
 async def _heartbeat(attempt: int) -> None:
