@@ -31,6 +31,7 @@ from typing import Any
 
 from temporalio.client import WorkflowHistory
 from temporalio.worker import Replayer, UnsandboxedWorkflowRunner, WorkflowRunner
+from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
@@ -38,17 +39,20 @@ KINDS = ("dsl", "handwritten")
 
 
 def replayer(kind: str, runner: str) -> Replayer:
-    chosen: dict[str, WorkflowRunner] = {}
-    if runner == "unsandboxed":
-        chosen["workflow_runner"] = UnsandboxedWorkflowRunner()
+    """A replayer with the same sandbox settings as that kind's worker."""
     if kind == "handwritten":
         from handwritten import HandWrittenTrip
 
-        return Replayer(workflows=[HandWrittenTrip], **chosen)
-    from interpreter.worker import workflow_runner
-    from interpreter.workflow import SagaWorkflow
+        chosen: WorkflowRunner = SandboxedWorkflowRunner()  # the SDK's default
+        workflows: list[type] = [HandWrittenTrip]
+    else:
+        from interpreter.worker import workflow_runner
+        from interpreter.workflow import SagaWorkflow
 
-    return Replayer(workflows=[SagaWorkflow], **({"workflow_runner": workflow_runner()} | chosen))
+        chosen, workflows = workflow_runner(), [SagaWorkflow]
+    if runner == "unsandboxed":
+        chosen = UnsandboxedWorkflowRunner()
+    return Replayer(workflows=workflows, workflow_runner=chosen)
 
 
 def load(folder: Path, kind: str) -> list[WorkflowHistory]:
