@@ -42,6 +42,8 @@ from interpreter.secrets import MissingSecret, SecretSource, scrub, scrub_value
 __all__ = ["MAX_BODY_BYTES", "HttpActivity", "service_url_variable"]
 
 MAX_BODY_BYTES = 1024 * 1024
+MAX_OUTPUT_BYTES = 1024 * 1024
+"""A step's output as JSON; well under Temporal's 2 MB payload limit."""
 HEARTBEAT_EVERY = 0.5
 """Seconds between heartbeats while a request is in flight (the SDK throttles sending)."""
 EXCERPT_CHARS = 200
@@ -110,10 +112,12 @@ async def _despite_cancel(sending: asyncio.Task[Response]) -> Response:
 
 async def _heartbeat(attempt: int) -> None:
     # The attempt rides on the heartbeat so a heartbeat or start-to-close timeout still
-    # tells the workflow how many attempts were made.
+    # tells the workflow how many attempts were made. Sleeping first spares the typical
+    # fast call a heartbeat RPC altogether (the SDK sends the first one at once): that
+    # was the interpreter's largest overhead over a hand-written workflow.
     while True:
-        activity.heartbeat({"attempt": attempt, "sent": True})
         await asyncio.sleep(HEARTBEAT_EVERY)
+        activity.heartbeat({"attempt": attempt, "sent": True})
 
 
 Response = tuple[int, str, dict[str, str], bytes]
@@ -231,6 +235,12 @@ class _Exchange:
         # A service may echo a secret back (a token in a response body): the output goes
         # into the history, which must never hold one.
         output = scrub_value(output, self.secret_values)
+        size = len(json.dumps(output, separators=(",", ":")).encode())
+        if size > MAX_OUTPUT_BYTES:
+            # Temporal refuses payloads over 2 MB by failing the workflow task, forever:
+            # the saga would hang instead of being compensated.
+            message = f"{self._what()}: {status}: the step's output is {size} bytes as JSON"
+            self.fail(message + ", over the 1 MiB a step may keep", "OutputTooLarge")
         return HttpResult(status=status, output=output, attempt=self.attempt)
 
     def _bad_status(

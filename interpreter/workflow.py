@@ -21,6 +21,7 @@ rendered here, `success` and `output` in the activity, secrets only in the activ
 from __future__ import annotations
 
 import asyncio
+import json
 from collections.abc import Coroutine
 from datetime import timedelta
 from typing import Any, NoReturn
@@ -74,6 +75,8 @@ NAME_KEY = SearchAttributeKey.for_keyword(SEARCH_ATTRIBUTE_NAME)
 STATUS_KEY = SearchAttributeKey.for_keyword(SEARCH_ATTRIBUTE_STATUS)
 UNDOABLE_FAILURES = (StepStatus.FAILED, StepStatus.CANCELLED)
 FINISHED = (StepStatus.SUCCEEDED, StepStatus.SKIPPED)
+MAX_SAGA_OUTPUT_BYTES = 3 * 512 * 1024
+"""The run's result as JSON; under Temporal's 2 MB payload limit with room to spare."""
 
 
 @workflow.defn(name=WORKFLOW_NAME)
@@ -281,6 +284,11 @@ class SagaWorkflow:
             output = compile_template(saga.output).render(self._context(saga))
         else:
             output = {name: self._outputs[name] for name in self._steps if name in self._outputs}
+        size = len(json.dumps(output, separators=(",", ":")).encode())
+        if size > MAX_SAGA_OUTPUT_BYTES:
+            # Temporal would refuse the result by failing every workflow task: the saga
+            # would hang instead of being compensated.
+            raise ExpressionError(f"the saga's output is {size} bytes as JSON, over 1.5 MiB")
         self._report.output = output
         self._set_status(SagaStatus.COMPLETED)
         self._report.finished_at = _now()

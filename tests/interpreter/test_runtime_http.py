@@ -118,6 +118,28 @@ async def test_a_response_just_under_one_mebibyte_is_read(
     assert output["call"]["n"] >= 1
 
 
+async def test_an_output_too_large_for_the_history_fails_the_step_without_retrying(
+    runtime: Runtime, services: Callable[[str], DemoService]
+) -> None:
+    svc = services("big")
+    # Under 1 MiB on the wire, but three times that once JSON-escaped ("é" -> "\u00e9").
+    svc.fail("GET", "/text", status=200, times=None, body="é" * 500_000)
+    _, report = await runtime.fail(saga(one_step({"url": f"{svc.url}/text", "method": "GET"})))
+    assert len(svc.requests) == 1
+    assert "over the 1 MiB a step may keep" in (report.steps[0].last_error or "")
+
+
+async def test_a_saga_output_too_large_for_temporal_compensates_instead_of_hanging(
+    runtime: Runtime, services: Callable[[str], DemoService]
+) -> None:
+    svc = services("big")
+    read = {"url": f"{svc.url}/_big", "method": "GET", "query": {"bytes": "900000"}}
+    steps = [{"name": name, "action": read, "compensation": "none"} for name in ("a", "b")]
+    _, report = await runtime.fail(saga(steps))
+    assert report.reason == "failure"
+    assert "saga's output" in (report.error or "") and "over 1.5 MiB" in (report.error or "")
+
+
 async def test_the_request_is_rendered_and_the_response_read_with_lower_case_headers(
     runtime: Runtime, services: Callable[[str], DemoService]
 ) -> None:
