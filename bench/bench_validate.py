@@ -109,7 +109,7 @@ saga = Saga.model_validate(document.data, strict=True)
 t3 = time.perf_counter()
 problems = check_saga(saga, document)
 t4 = time.perf_counter(); c4 = time.process_time()
-assert not problems, problems[:3]
+assert not [p for p in problems if p.is_error], problems[:3]  # warnings: its length
 print(json.dumps({{"imports_s": t1 - t0, "load_s": t2 - t1, "models_s": t3 - t2,
     "checks_s": t4 - t3, "total_s": t4 - t1, "cpu_total_s": c4 - c0}}))
 """

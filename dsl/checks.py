@@ -59,6 +59,7 @@ def check_saga(saga: Saga, document: Document) -> list[Diagnostic]:
         _after_pivot(saga, graph, pivot, report)
     _compensations(saga, graph, pivot, report)
     _timeouts(saga, report)
+    _history_size(saga, report)
     _input_schema(saga, report)
     return sorted(set(report.found))
 
@@ -190,6 +191,22 @@ def _worst_case(saga: Saga, request: Request) -> tuple[timedelta, int] | None:
         total, wait, waits = total + wait, wait * retry.backoff, waits - 1
     total += min(wait, cap) * waits
     return timedelta(seconds=min(total, MAX_SECONDS)), retry.max_attempts
+
+
+EVENTS_PER_UNDONE_STEP = 12
+"""A step writes 6 history events (its activity's 3 and a workflow task), its undo 6 more."""
+HISTORY_WARNING_EVENTS = 10_240
+"""Where Temporal starts warning about a run's history; it stops the run at 51,200."""
+
+
+def _history_size(saga: Saga, report: _Report) -> None:
+    events = EVENTS_PER_UNDONE_STEP * len(saga.steps) + 4
+    if events > HISTORY_WARNING_EVENTS:
+        message = (
+            f"{len(saga.steps)} steps write about {events} history events when undone from "
+            "the end; Temporal warns past 10,240 and stops a run at 51,200: split the saga"
+        )
+        report.at_value(("steps",), message, "warning")
 
 
 def _timeouts(saga: Saga, report: _Report) -> None:
