@@ -268,17 +268,22 @@ def _closing_brace(text: str, start: int) -> int:
 
 def _compile(value: Any) -> Any:
     if isinstance(value, str):
-        if "${" not in value:
-            return value
-        parts = _split(value)
-        if len(parts) == 1 and isinstance(parts[0], Expression):
-            return parts[0]
-        return _Interpolated(tuple(parts))
+        return _compile_string(value) if "${" in value else value
     if isinstance(value, dict):
         return {key: _compile(item) for key, item in value.items()}
     if isinstance(value, list):
         return [_compile(item) for item in value]
     return value
+
+
+@lru_cache(maxsize=8192)
+def _compile_string(value: str) -> Expression | _Interpolated:
+    # Cached: the runtime renders the same templates for every run and every retry, and
+    # the compiled forms are immutable, so they can be shared.
+    parts = _split(value)
+    if len(parts) == 1 and isinstance(parts[0], Expression):
+        return parts[0]
+    return _Interpolated(tuple(parts))
 
 
 def compile_template(value: Any) -> Template:

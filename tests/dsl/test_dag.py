@@ -58,4 +58,4 @@ def test_thousands_of_chained_steps_need_no_recursion() -> None:
     )
     last = "  - name: last\n    action: {url: 'http://x/${ steps.s0.output }', method: GET}\n"
     result = check_text(f"version: 1\nname: long\nsteps:\n{steps}{last}")
-    assert result.ok and result.diagnostics == []
+    assert result.ok and result.errors == []  # a warning says the history would be long
