@@ -50,6 +50,7 @@ from interpreter._demo_http import (
 __all__ = [
     "DEMO_PORTS",
     "DemoService",
+    "FailSpec",
     "RecordedRequest",
     "add_arguments",
     "fail_spec",
@@ -313,13 +314,15 @@ def serve_demo(
 
 
 @dataclass(frozen=True)
-class _FailSpec:
+class FailSpec:
+    """A `--fail SERVICE[/COLLECTION][:STATUS]` rule: creates there fail with STATUS."""
+
     service: str
     collection: str | None
     status: int
 
 
-def fail_spec(text: str) -> _FailSpec:
+def fail_spec(text: str) -> FailSpec:
     target, _, status = text.partition(":")
     service, _, collection = target.partition("/")
     if service not in DEMO_PORTS:
@@ -327,7 +330,7 @@ def fail_spec(text: str) -> _FailSpec:
         raise argparse.ArgumentTypeError(f"unknown service {service!r}: use one of {names}")
     if status and not (status.isdigit() and 100 <= int(status) <= 599):
         raise argparse.ArgumentTypeError(f"invalid status {status!r}: use a number such as 503")
-    return _FailSpec(service, collection or None, int(status or 500))
+    return FailSpec(service, collection or None, int(status or 500))
 
 
 def _port_spec(text: str) -> tuple[str, int]:
@@ -359,7 +362,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def start_with_failures(
-    failures: Sequence[_FailSpec],
+    failures: Sequence[FailSpec],
     ports: dict[str, int] | None = None,
     *,
     on_request: OnRequest | None = None,
@@ -394,14 +397,14 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def _install_failure(service: DemoService, spec: _FailSpec) -> None:
+def _install_failure(service: DemoService, spec: FailSpec) -> None:
     prefix = f"/{spec.collection}" if spec.collection else None
     message = f"{spec.service}: injected failure (--fail)"
     for method in ("POST", "PUT"):
         service.fail(method, prefix, spec.status, times=None, body={"error": message})
 
 
-def _print_banner(services: Sequence[DemoService], failures: Sequence[_FailSpec]) -> None:
+def _print_banner(services: Sequence[DemoService], failures: Sequence[FailSpec]) -> None:
     lines = ["Demo services (Ctrl-C to stop):"]
     lines += [f"  {service.name:<10} {service.url}" for service in services]
     for spec in failures:

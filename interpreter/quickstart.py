@@ -15,7 +15,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from interpreter import demo
-from interpreter.demo import DemoService, RecordedRequest
+from interpreter.demo import DemoService, FailSpec, RecordedRequest
 
 __all__ = ["EXAMPLES", "add_demo_arguments", "run_demo"]
 
@@ -95,13 +95,11 @@ def _log_to_stderr(service: DemoService, record: RecordedRequest) -> None:
         print(f"  http: {demo.request_line(service, record)}", file=sys.stderr, flush=True)
 
 
-def _describe(failures: Sequence[object]) -> str:
+def _describe(failures: Sequence[FailSpec]) -> str:
     if not failures:
         return "Demo services started on 127.0.0.1:9001-9007; none fails."
-    targets = ", ".join(_target(spec) for spec in failures)
+    targets = ", ".join(
+        f"{spec.service}{'/' + spec.collection if spec.collection else ''} ({spec.status})"
+        for spec in failures
+    )
     return f"Demo services started on 127.0.0.1:9001-9007; creates fail on {targets}."
-
-
-def _target(spec: object) -> str:
-    service, collection, status = (getattr(spec, k) for k in ("service", "collection", "status"))
-    return f"{service}{'/' + collection if collection else ''} ({status})"

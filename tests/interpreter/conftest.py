@@ -100,6 +100,16 @@ def services() -> Iterator[Callable[[str], DemoService]]:
         service.stop()
 
 
+def step(svc: DemoService, name: str, **keys: Any) -> dict[str, Any]:
+    """A POST step on `svc` at /NAME, undone by PUT /undo/NAME."""
+    return {
+        "name": name,
+        "action": {"url": f"{svc.url}/{name}", "method": "POST"},
+        "compensation": {"url": f"{svc.url}/undo/{name}", "method": "PUT"},
+        **keys,
+    }
+
+
 def saga(steps: list[dict[str, Any]], **keys: Any) -> dict[str, Any]:
     """A saga definition with fast test defaults; keys override or add top-level keys."""
     return {"version": 1, "name": "test-saga", "defaults": FAST_DEFAULTS, "steps": steps, **keys}

@@ -7,7 +7,7 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
-from conftest import FAST_ATTEMPTS, Runtime, failure_of, query_report, saga
+from conftest import FAST_ATTEMPTS, Runtime, failure_of, query_report, saga, step
 from temporalio.client import WorkflowHandle, WorkflowUpdateFailedError
 
 from interpreter.contract import (
@@ -19,15 +19,6 @@ from interpreter.contract import (
     StepStatus,
 )
 from interpreter.demo import DemoService
-
-
-def step(svc: DemoService, name: str, **keys: Any) -> dict[str, Any]:
-    return {
-        "name": name,
-        "action": {"url": f"{svc.url}/{name}", "method": "POST"},
-        "compensation": {"url": f"{svc.url}/undo/{name}", "method": "PUT"},
-        **keys,
-    }
 
 
 def paths(svc: DemoService) -> list[str]:

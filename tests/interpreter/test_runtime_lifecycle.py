@@ -5,10 +5,9 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Callable
-from typing import Any
 
 import pytest
-from conftest import Runtime, failure_of, query_report, saga
+from conftest import Runtime, failure_of, query_report, saga, step
 from temporalio.client import WorkflowFailureError
 from temporalio.common import SearchAttributeKey
 
@@ -24,15 +23,6 @@ from interpreter.contract import (
     StepStatus,
 )
 from interpreter.demo import DemoService
-
-
-def step(svc: DemoService, name: str, **keys: Any) -> dict[str, Any]:
-    return {
-        "name": name,
-        "action": {"url": f"{svc.url}/{name}", "method": "POST"},
-        "compensation": {"url": f"{svc.url}/undo/{name}", "method": "PUT"},
-        **keys,
-    }
 
 
 async def arrived(svc: DemoService, path: str) -> float:
