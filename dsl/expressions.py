@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import re
+import threading
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import cache, lru_cache
@@ -28,6 +29,7 @@ __all__ = [
     "References",
     "compile_condition",
     "compile_template",
+    "load_runtime",
     "evaluate_condition",
     "references",
     "render",
@@ -49,12 +51,23 @@ class ExpressionError(DslError):
         self.offset = offset
 
 
+_env_lock = threading.Lock()
+
+
 @cache
 def _env() -> Any:
-    from cel_expr_python import cel
+    # Workflow tasks run in several threads; the C++ extension must be loaded once (a
+    # second load fails: "type ... is already registered"), so the first use is guarded.
+    with _env_lock:
+        from cel_expr_python import cel
 
-    dyn = cel.Type.DYN
-    return cel.NewEnv(variables={name: dyn for name in VARIABLES})
+        dyn = cel.Type.DYN
+        return cel.NewEnv(variables={name: dyn for name in VARIABLES})
+
+
+def load_runtime() -> None:
+    """Load the CEL runtime now: a worker calls this before any workflow's sandbox does."""
+    _env()
 
 
 _CEL_POSITION = re.compile(r"ERROR: <input>:(\d+):(\d+): (.*?)(?:\n|$)")
@@ -188,8 +201,9 @@ def _clean(message: str) -> str:
 def _program(source: str, offset: int) -> Any:
     if not source.strip():
         raise ExpressionError("empty expression", offset)
+    env = _env()  # a failure to load CEL is not the expression's fault: let it out
     try:
-        return _env().compile(source)
+        return env.compile(source)
     except Exception as error:
         message, inner = _compile_error(source, error)
         raise ExpressionError(message, offset + inner) from None

@@ -19,6 +19,7 @@ from temporalio.client import Client
 from temporalio.worker import Worker, WorkflowRunner
 from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
 
+from dsl.expressions import load_runtime
 from interpreter.activities import HttpActivity
 from interpreter.contract import DEFAULT_TASK_QUEUE
 from interpreter.secrets import SecretSource
@@ -60,6 +61,9 @@ HEARTBEAT_THROTTLE = timedelta(seconds=1)
 
 def workflow_runner() -> WorkflowRunner:
     """The sandbox the saga workflow runs in (use the same one to replay histories)."""
+    # Passed-through modules are shared with every sandbox; the CEL extension is loaded
+    # here, once, so no sandbox's first expression races another's to load it.
+    load_runtime()
     restrictions = SandboxRestrictions.default.with_passthrough_modules(*PASSTHROUGH_MODULES)
     return SandboxedWorkflowRunner(restrictions=restrictions)
 

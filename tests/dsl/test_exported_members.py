@@ -58,6 +58,7 @@ PUBLIC = {
         "compile_condition",
         "compile_template",
         "evaluate_condition",
+        "load_runtime",
         "references",
         "render",
     ],
