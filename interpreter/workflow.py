@@ -75,6 +75,7 @@ NAME_KEY = SearchAttributeKey.for_keyword(SEARCH_ATTRIBUTE_NAME)
 STATUS_KEY = SearchAttributeKey.for_keyword(SEARCH_ATTRIBUTE_STATUS)
 UNDOABLE_FAILURES = (StepStatus.FAILED, StepStatus.CANCELLED)
 FINISHED = (StepStatus.SUCCEEDED, StepStatus.SKIPPED)
+INTERRUPTS = ("cancel", "timeout")
 MAX_SAGA_OUTPUT_BYTES = 3 * 512 * 1024
 """The run's result as JSON; under Temporal's 2 MB payload limit with room to spare."""
 
@@ -111,6 +112,13 @@ class SagaWorkflow:
         saga = self._checked()
         self._set_status(SagaStatus.RUNNING, NAME_KEY.value_set(saga.name))
         await self._forward(saga)
+        if self._report.reason in INTERRUPTS and all(
+            r.status in FINISHED for r in self._report.steps
+        ):
+            # Every step took effect after all (the last answered while the cancel was
+            # waiting for them): the transaction is done and the cancel came too late.
+            workflow.logger.warning("every step finished: %s ignored", self._report.reason)
+            self._report.reason = self._report.error = self._report.failed_step = None
         if self._report.reason is None:
             try:
                 return await self._complete(saga)
@@ -198,10 +206,6 @@ class SagaWorkflow:
         await workflow.wait_condition(lambda: True)
         if self._committed:
             workflow.logger.warning("saga is past its pivot: %s ignored, going forward", reason)
-            return
-        if all(r.status in FINISHED for r in self._report.steps):
-            # Every step already took effect: the transaction is done, the cancel too late.
-            workflow.logger.warning("every step has finished: %s ignored, completing", reason)
             return
         if self._report.reason is None:
             self._stopped(reason, message)

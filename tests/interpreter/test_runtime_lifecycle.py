@@ -120,6 +120,19 @@ async def test_a_step_whose_request_succeeds_during_a_cancel_is_undone_too(
     assert {s.name: s.status for s in report.steps}["b"] == StepStatus.COMPENSATED
 
 
+async def test_a_cancel_whose_last_step_then_succeeds_comes_too_late(
+    runtime: Runtime, services: Callable[[str], DemoService]
+) -> None:
+    svc = services("shop")
+    svc.delay(1.5, "POST", "/b")
+    handle = await runtime.start(saga([step(svc, "a"), step(svc, "b", compensation="none")]))
+    await arrived(svc, "/b")
+    await handle.cancel()
+    # b answered while the cancel waited for it: every step took effect, nothing is undone.
+    await handle.result()
+    assert [r.path for r in svc.requests] == ["/a", "/b"]
+
+
 async def test_search_attributes_name_and_status_the_saga(
     runtime: Runtime, services: Callable[[str], DemoService]
 ) -> None:
