@@ -251,13 +251,13 @@ def child_env(bytecode_cache: bool = True) -> dict[str, str]:
 
 def load_definition(path: Path) -> dict[str, Any]:
     """The definition snapshot of a saga file, exactly as `saga run` sends it."""
-    from dsl.validate import definition_snapshot, load_and_check
+    from dsl import definition_snapshot, load_and_check
 
     return definition_snapshot(load_and_check(path).unwrap())[0]
 
 
 def definition_hash(definition: dict[str, Any]) -> str:
-    from dsl.validate import canonical_json
+    from dsl import canonical_json
 
     return hashlib.sha256(canonical_json(definition).encode()).hexdigest()
 

@@ -42,7 +42,7 @@ from handwritten import TripInput  # noqa: E402
 from temporalio.client import Client, WorkflowFailureError  # noqa: E402
 
 from interpreter.contract import WORKFLOW_NAME, SagaRunInput  # noqa: E402
-from interpreter.demo import DemoService  # noqa: E402
+from interpreter.dev.demo import DemoService  # noqa: E402
 
 SAGA_FILE = h.SAGAS_DIR / "trip-5.yaml"
 BASELINE = "handwritten"

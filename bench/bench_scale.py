@@ -42,7 +42,7 @@ from temporalio.api.enums.v1 import EventType  # noqa: E402
 from temporalio.client import Client, WorkflowExecutionStatus, WorkflowFailureError  # noqa: E402
 
 from interpreter.contract import WORKFLOW_NAME, SagaRunInput  # noqa: E402
-from interpreter.demo import DemoService  # noqa: E402
+from interpreter.dev.demo import DemoService  # noqa: E402
 
 # Temporal's defaults (server dynamic config): a warning, then an error that ends the run.
 LIMITS = {

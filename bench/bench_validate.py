@@ -98,10 +98,10 @@ def in_process(big: Path) -> dict[str, float]:
     script = f"""
 import json, time
 t0 = time.perf_counter(); c0 = time.process_time()
-from dsl.validate import load_and_check
-from dsl.loader import load_file
-from dsl.model import Saga
-from dsl.checks import check_saga
+from dsl import load_and_check
+from dsl._loader import load_file
+from dsl import Saga
+from dsl._checks import check_saga
 t1 = time.perf_counter()
 document = load_file({str(big)!r})
 t2 = time.perf_counter()

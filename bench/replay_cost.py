@@ -46,8 +46,8 @@ def replayer(kind: str, runner: str) -> Replayer:
         chosen: WorkflowRunner = SandboxedWorkflowRunner()  # the SDK's default
         workflows: list[type] = [HandWrittenTrip]
     else:
-        from interpreter.worker import workflow_runner
-        from interpreter.workflow import SagaWorkflow
+        from interpreter.worker._worker import workflow_runner
+        from interpreter.workflow._saga import SagaWorkflow
 
         chosen, workflows = workflow_runner(), [SagaWorkflow]
     if runner == "unsandboxed":
@@ -96,8 +96,8 @@ def activity(kind: str, http: Any) -> Any:
         from handwritten import HandWrittenActivities
 
         return HandWrittenActivities(http).call
-    from interpreter.activities import HttpActivity
-    from interpreter.secrets import SecretSource
+    from interpreter.worker._activity import HttpActivity
+    from interpreter.worker._secrets import SecretSource
 
     return HttpActivity(http, SecretSource(None)).call
 

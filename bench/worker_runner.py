@@ -2,7 +2,7 @@
 
     python bench/worker_runner.py dsl|handwritten --address HOST:PORT --task-queue Q
 
-`dsl` is the project's worker (`interpreter.worker.build_worker`); `handwritten` is the
+`dsl` is the project's worker (`interpreter.worker._worker.build_worker`); `handwritten` is the
 baseline of bench/handwritten.py with the same worker settings and the same kind of
 pooled httpx client. `--runner unsandboxed` runs the saga workflow outside Temporal's
 sandbox (a profiling experiment only). Prints READY once polling.
@@ -40,7 +40,7 @@ def parse(argv: list[str]) -> argparse.Namespace:
 
 def _no_heartbeat() -> None:
     """The DSL activity without its heartbeats (fast calls finish before any is needed)."""
-    from interpreter import activities
+    from interpreter.worker import _activity as activities
 
     async def silent(*_: object) -> None:
         await asyncio.Event().wait()
@@ -72,7 +72,7 @@ def make_worker(args: argparse.Namespace, client: Client, http: httpx.AsyncClien
         )
     if args.runner == "unsandboxed":
         return _unsandboxed_dsl_worker(args, client, http, limits)
-    from interpreter.worker import build_worker
+    from interpreter.worker._worker import build_worker
 
     return build_worker(client, args.task_queue, http_client=http, **limits)
 
@@ -80,9 +80,9 @@ def make_worker(args: argparse.Namespace, client: Client, http: httpx.AsyncClien
 def _unsandboxed_dsl_worker(
     args: argparse.Namespace, client: Client, http: httpx.AsyncClient, limits: dict[str, Any]
 ) -> Worker:
-    from interpreter.activities import HttpActivity
-    from interpreter.secrets import SecretSource
-    from interpreter.workflow import SagaWorkflow
+    from interpreter.worker._activity import HttpActivity
+    from interpreter.worker._secrets import SecretSource
+    from interpreter.workflow._saga import SagaWorkflow
 
     return Worker(
         client,

@@ -9,7 +9,8 @@ Names are part of the wire contract with running sagas: changing one breaks them
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+import json
+from dataclasses import asdict, dataclass, field, fields
 from enum import StrEnum
 from typing import Any
 
@@ -116,6 +117,29 @@ class SagaReport:
     """One line per compensation that failed for good: 'step: error'."""
     started_at: str | None = None
     finished_at: str | None = None
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> SagaReport:
+        """A report from its JSON form; keys this version does not know are ignored."""
+        values = _known(cls, data)
+        values["status"] = SagaStatus(values.get("status", SagaStatus.RUNNING))
+        values["steps"] = [_step_from_dict(step) for step in values.get("steps") or []]
+        return cls(**values)
+
+    def to_dict(self) -> dict[str, Any]:
+        """The report's JSON form: the same keys as the workflow's query answer."""
+        return json.loads(json.dumps(asdict(self), default=str))  # type: ignore[no-any-return]
+
+
+def _known(cls: type, data: dict[str, Any]) -> dict[str, Any]:
+    known = {f.name for f in fields(cls)}
+    return {k: v for k, v in data.items() if k in known}
+
+
+def _step_from_dict(data: dict[str, Any]) -> StepReport:
+    values = _known(StepReport, data)
+    values["status"] = StepStatus(values.get("status", StepStatus.PENDING))
+    return StepReport(**values)
 
 
 @dataclass

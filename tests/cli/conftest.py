@@ -1,5 +1,5 @@
 """The runtime commands against real things: one Temporal dev server per session (started by
-`interpreter.devserver`, from the pip-installed binary), a worker per test on its own task
+`interpreter.dev.devserver`, from the pip-installed binary), a worker per test on its own task
 queue, and demo HTTP services on loopback.
 
 The command under test runs its own event loop (`asyncio.run` in `main`), so the worker
@@ -25,9 +25,9 @@ from temporalio.client import Client
 from temporalio.worker import Worker
 
 from interpreter.cli import main
-from interpreter.demo import DemoService
-from interpreter.devserver import DevServer
-from interpreter.worker import build_worker
+from interpreter.dev.demo import DemoService
+from interpreter.dev.devserver import DevServer
+from interpreter.worker._worker import build_worker
 
 T = TypeVar("T")
 SAGA = str(Path(sys.executable).parent / "saga")

@@ -11,14 +11,14 @@ from conftest import LoopThread, Trip
 from temporalio.client import Client
 
 from interpreter.cli import main
-from interpreter.client import (
+from interpreter.client._connection import (
     CannotReachTemporal,
     ConfigurationError,
     connect,
     has_saga_search_attributes,
     load_settings,
 )
-from interpreter.devserver import DevServer, free_port
+from interpreter.dev.devserver import DevServer, free_port
 
 CONFIG = """
 [profile.default]

@@ -17,8 +17,8 @@ from conftest import SAGA, Trip
 from temporalio.client import Client
 
 from interpreter.cli import main
-from interpreter.client import is_listening
-from interpreter.devserver import DevServer, DevServerError, find_temporal_binary, free_port
+from interpreter.client._connection import is_listening
+from interpreter.dev.devserver import DevServer, DevServerError, find_temporal_binary, free_port
 
 
 def test_the_binary_is_the_one_installed_with_the_package() -> None:

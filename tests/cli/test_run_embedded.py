@@ -11,7 +11,7 @@ import pytest
 from conftest import SAGA, Trip
 
 from interpreter.cli import main
-from interpreter.devserver import free_port
+from interpreter.dev.devserver import free_port
 
 EMBEDDED = "starting an embedded one for this run…"
 

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from dsl.schema import schema_text
+from dsl._schema import schema_text
 from interpreter.cli import main
 
 SAGA_BIN = str(Path(sys.executable).parent / "saga")

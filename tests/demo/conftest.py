@@ -3,7 +3,7 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
-from interpreter.demo import DemoService
+from interpreter.dev.demo import DemoService
 
 
 @pytest.fixture

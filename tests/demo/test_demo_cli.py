@@ -1,4 +1,4 @@
-"""`python -m interpreter.demo`: serves until SIGTERM or Ctrl-C, with --fail options."""
+"""`python -m interpreter.dev.demo`: serves until SIGTERM or Ctrl-C, with --fail options."""
 
 import os
 import signal
@@ -11,7 +11,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from interpreter.demo import DEMO_PORTS, main
+from interpreter.dev.demo import DEMO_PORTS, main
 
 ROOT = Path(__file__).resolve().parents[2]
 ANY_PORT = [arg for name in DEMO_PORTS for arg in ("--port", f"{name}=0")]
@@ -21,7 +21,7 @@ class Demo:
     """The demo command in a child process, with the urls it printed."""
 
     def __init__(self, *args: str) -> None:
-        command = [sys.executable, "-m", "interpreter.demo", *ANY_PORT, *args]
+        command = [sys.executable, "-m", "interpreter.dev.demo", *ANY_PORT, *args]
         env = {**os.environ, "PYTHONUNBUFFERED": "1"}
         self.process = subprocess.Popen(
             command, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True

@@ -4,7 +4,7 @@ import time
 
 import httpx
 
-from interpreter.demo import DemoService
+from interpreter.dev.demo import DemoService
 
 
 def test_control_fail_queues_a_fault(client: httpx.Client) -> None:

@@ -9,9 +9,9 @@ import jsonschema
 import pytest
 from ruamel.yaml import YAML
 
-from dsl.expressions import compile_condition, compile_template
-from dsl.model import Request, Saga
-from interpreter.demo import DEMO_PORTS
+from dsl._expressions import compile_condition, compile_template
+from dsl._model import Request, Saga
+from interpreter.dev.demo import DEMO_PORTS
 
 SAGAS = Path(__file__).resolve().parents[2] / "sagas"
 INPUTS = {"trip-booking": "trip", "order-fulfilment": "order", "money-transfer": "transfer"}

@@ -5,7 +5,7 @@ import time
 import httpx
 import pytest
 
-from interpreter.demo import DemoService
+from interpreter.dev.demo import DemoService
 
 
 def test_a_fault_answers_its_status_once_by_default(

@@ -4,7 +4,7 @@ import threading
 
 import httpx
 
-from interpreter.demo import DemoService
+from interpreter.dev.demo import DemoService
 
 
 def _post(client: httpx.Client, key: str, path: str = "/reservations") -> httpx.Response:

@@ -7,7 +7,7 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
-from interpreter.demo import DEMO_PORTS, DemoService, serve_demo
+from interpreter.dev.demo import DEMO_PORTS, DemoService, serve_demo
 
 
 @pytest.fixture

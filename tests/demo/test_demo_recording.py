@@ -5,7 +5,7 @@ import time
 
 import httpx
 
-from interpreter.demo import DemoService, RecordedRequest
+from interpreter.dev.demo import DemoService, RecordedRequest
 
 
 def test_a_request_is_recorded_as_sent(client: httpx.Client, service: DemoService) -> None:

@@ -2,7 +2,7 @@
 
 import httpx
 
-from interpreter.demo import DemoService
+from interpreter.dev.demo import DemoService
 
 
 def test_post_creates_a_resource_with_a_numbered_id(client: httpx.Client) -> None:

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from dsl.dag import StepGraph
-from dsl.model import Saga
-from dsl.validate import check_text
+from dsl._dag import StepGraph
+from dsl._model import Saga
+from dsl._validate import check_text
 
 
 def _graph(*steps: tuple[str, list[str] | None]) -> StepGraph:

@@ -7,7 +7,7 @@ import importlib
 import pytest
 
 PUBLIC = {
-    "dsl.validate": [
+    "dsl._validate": [
         "ValidationResult",
         "canonical_json",
         "check_document",
@@ -18,7 +18,7 @@ PUBLIC = {
         "load_input_text",
         "validate_input",
     ],
-    "dsl.loader": [
+    "dsl._loader": [
         "Document",
         "JsonPath",
         "Limits",
@@ -27,9 +27,9 @@ PUBLIC = {
         "load_file",
         "load_text",
     ],
-    "dsl.composer": ["ComposeError", "Composed", "compose"],
-    "dsl.diagnostics": ["Diagnostic", "DslError", "InvalidSaga", "Severity"],
-    "dsl.model": [
+    "dsl._composer": ["ComposeError", "Composed", "compose"],
+    "dsl._diagnostics": ["Diagnostic", "DslError", "InvalidSaga", "Severity"],
+    "dsl._model": [
         "Auth",
         "BasicAuth",
         "BasicCredentials",
@@ -50,7 +50,7 @@ PUBLIC = {
         "parse_duration",
         "status_matches",
     ],
-    "dsl.expressions": [
+    "dsl._expressions": [
         "Expression",
         "ExpressionError",
         "References",
@@ -62,7 +62,7 @@ PUBLIC = {
         "references",
         "render",
     ],
-    "dsl.schema": [
+    "dsl._schema": [
         "SCHEMA_FILE",
         "SCHEMA_ID",
         "default_schema_path",
@@ -70,19 +70,25 @@ PUBLIC = {
         "schema_text",
         "stale_schema_message",
     ],
-    "dsl.checks": ["check_saga", "input_validator"],
-    "dsl.dag": ["StepGraph"],
-    "dsl.templates": ["TemplateUse", "check_template_reads", "find_templates"],
-    "dsl.schema_errors": [
+    "dsl._checks": ["check_saga", "input_validator"],
+    "dsl._dag": ["StepGraph"],
+    "dsl._templates": ["TemplateUse", "check_template_reads", "find_templates"],
+    "dsl._schema_errors": [
         "describe_value",
         "field_name",
         "jsonschema_diagnostics",
         "near_miss",
         "pydantic_diagnostics",
     ],
-    "dsl.graph": ["render_dot", "render_graph", "render_mermaid"],
-    "dsl.reporters": ["FileReport", "REPORTERS", "report_github", "report_json", "report_text"],
-    "dsl.commands": ["expand_paths", "register"],
+    "dsl._graph": ["render_dot", "render_graph", "render_mermaid"],
+    "interpreter.cli._reporters": [
+        "FileReport",
+        "REPORTERS",
+        "report_github",
+        "report_json",
+        "report_text",
+    ],
+    "interpreter.cli._validate": ["expand_paths", "register"],
 }
 
 
@@ -99,8 +105,8 @@ def test_every_exported_name_exists(module_name: str) -> None:
 
 
 def test_every_dsl_error_shares_one_root() -> None:
-    from dsl.diagnostics import DslError, InvalidSaga
-    from dsl.expressions import ExpressionError
-    from dsl.loader import LoadError
+    from dsl._diagnostics import DslError, InvalidSaga
+    from dsl._expressions import ExpressionError
+    from dsl._loader import LoadError
 
     assert all(issubclass(error, DslError) for error in (InvalidSaga, ExpressionError, LoadError))

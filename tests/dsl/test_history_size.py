@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from dsl.validate import check_text
+from dsl._validate import check_text
 
 
 def _saga(steps: int) -> str:

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from dsl.loader import Limits, LoadError, load_file, load_text
+from dsl._loader import Limits, LoadError, load_file, load_text
 
 
 def _error(text: str | bytes, limits: Limits | None = None, path: str = "f.yaml") -> str:

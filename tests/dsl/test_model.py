@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 from pydantic import ValidationError
 
-from dsl.model import Saga, effective_request, format_duration, parse_duration, status_matches
+from dsl._model import Saga, effective_request, format_duration, parse_duration, status_matches
 
 
 @pytest.mark.parametrize(

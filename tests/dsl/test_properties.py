@@ -14,10 +14,10 @@ from hypothesis import strategies as st
 from jsonschema import Draft202012Validator
 from pydantic import ValidationError
 
-from dsl.loader import Document, load_file
-from dsl.model import Saga
-from dsl.schema import generate_schema
-from dsl.validate import check_document, check_text
+from dsl._loader import Document, load_file
+from dsl._model import Saga
+from dsl._schema import generate_schema
+from dsl._validate import check_document, check_text
 
 VALID = sorted((Path(__file__).parent.parent / "examples" / "valid").glob("*.*"))
 BASES = [load_file(path).data for path in VALID]

@@ -10,7 +10,7 @@ from typing import Any
 
 from jsonschema import Draft202012Validator
 
-from dsl.schema import SCHEMA_ID, default_schema_path, generate_schema, schema_text
+from dsl._schema import SCHEMA_ID, default_schema_path, generate_schema, schema_text
 
 ROOT = Path(__file__).parent.parent.parent
 

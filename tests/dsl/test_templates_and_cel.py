@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from dsl.expressions import (
+from dsl._expressions import (
     ExpressionError,
     compile_condition,
     compile_template,

@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from dsl.diagnostics import InvalidSaga
-from dsl.model import Saga
-from dsl.validate import (
+from dsl._diagnostics import InvalidSaga
+from dsl._model import Saga
+from dsl._validate import (
     canonical_json,
     check_text,
     definition_snapshot,

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from dsl.commands import expand_paths
-from dsl.validate import load_and_check
+from dsl._validate import load_and_check
+from interpreter.cli._validate import expand_paths
 
 HERE = Path(__file__).parent
 ROOT = HERE.parent.parent

@@ -26,11 +26,11 @@ import atheris
 with atheris.instrument_imports(include=["dsl"]):
     # The validator imports most of its modules lazily: import them here so that they
     # are instrumented (coverage guidance) too.
-    import dsl.checks
-    import dsl.schema_errors  # noqa: F401
-    from dsl.diagnostics import Diagnostic
-    from dsl.loader import LoadError, load_text
-    from dsl.validate import check_text, validate_input
+    import dsl._checks
+    import dsl._schema_errors  # noqa: F401
+    from dsl._diagnostics import Diagnostic
+    from dsl._loader import LoadError, load_text
+    from dsl._validate import check_text, validate_input
 
 ROOT = Path(__file__).resolve().parents[2]
 SKIP_KNOWN = os.environ.get("SAGA_FUZZ_SKIP_KNOWN") == "1"

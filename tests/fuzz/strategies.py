@@ -88,7 +88,7 @@ HOSTILE_STRINGS = [
 
 def base_sagas() -> list[dict[str, Any]]:
     """The bundled example sagas, as plain data, and the built-in one."""
-    from dsl.loader import LoadError, load_file
+    from dsl._loader import LoadError, load_file
 
     found = [BUILT_IN_SAGA]
     for path in sorted((ROOT / "sagas").glob("*.y*ml")):

@@ -30,9 +30,9 @@ from hypothesis import strategies as st
 from jsonschema import Draft202012Validator
 from ruamel.yaml import YAML
 
-from dsl.diagnostics import InvalidSaga
+from dsl._diagnostics import InvalidSaga
 from interpreter.cli import main
-from interpreter.definition import parse_input, prepare
+from interpreter.client._prepare import parse_input, prepare
 
 from .strategies import json_values
 

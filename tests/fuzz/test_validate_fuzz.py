@@ -27,8 +27,8 @@ import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from dsl.model import Saga
-from dsl.validate import ValidationResult, check_text, definition_snapshot
+from dsl._model import Saga
+from dsl._validate import ValidationResult, check_text, definition_snapshot
 from interpreter.cli import main
 
 from .strategies import json_values, mutated_sagas

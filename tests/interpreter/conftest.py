@@ -27,7 +27,7 @@ from temporalio.exceptions import ApplicationError
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
-from dsl.model import Saga
+from dsl._model import Saga
 from interpreter.contract import (
     QUERY_REPORT,
     SEARCH_ATTRIBUTE_NAME,
@@ -36,8 +36,8 @@ from interpreter.contract import (
     SagaReport,
     SagaRunInput,
 )
-from interpreter.demo import DemoService
-from interpreter.worker import build_worker
+from interpreter.dev.demo import DemoService
+from interpreter.worker._worker import build_worker
 
 HISTORIES = Path(__file__).parent / "histories"
 

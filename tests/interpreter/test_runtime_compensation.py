@@ -18,7 +18,7 @@ from interpreter.contract import (
     SagaStatus,
     StepStatus,
 )
-from interpreter.demo import DemoService
+from interpreter.dev.demo import DemoService
 
 
 def paths(svc: DemoService) -> list[str]:

@@ -8,7 +8,7 @@ from typing import Any
 from conftest import Runtime, query_report, saga
 
 from interpreter.contract import StepStatus
-from interpreter.demo import DemoService, RecordedRequest
+from interpreter.dev.demo import DemoService, RecordedRequest
 
 
 def step(

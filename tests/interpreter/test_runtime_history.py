@@ -19,9 +19,9 @@ from temporalio.api.enums.v1 import EventType
 from temporalio.client import WorkflowHistory
 from temporalio.worker import Replayer
 
-from interpreter.demo import DemoService
-from interpreter.worker import workflow_runner
-from interpreter.workflow import SagaWorkflow
+from interpreter.dev.demo import DemoService
+from interpreter.worker._worker import workflow_runner
+from interpreter.workflow._saga import SagaWorkflow
 
 RECORDED = sorted(HISTORIES.glob("*.json"))
 

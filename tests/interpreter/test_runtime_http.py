@@ -12,7 +12,7 @@ import pytest
 from conftest import Runtime, failure_of, saga
 
 from interpreter.contract import StepStatus
-from interpreter.demo import DemoService
+from interpreter.dev.demo import DemoService
 
 
 def one_step(action: dict[str, Any], **step: Any) -> list[dict[str, Any]]:

@@ -22,7 +22,7 @@ from interpreter.contract import (
     SagaStatus,
     StepStatus,
 )
-from interpreter.demo import DemoService
+from interpreter.dev.demo import DemoService
 
 
 async def arrived(svc: DemoService, path: str) -> float:

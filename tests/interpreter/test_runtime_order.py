@@ -8,7 +8,7 @@ from typing import Any
 from conftest import Runtime, saga
 
 from interpreter.contract import ERROR_TYPES, SagaStatus, StepStatus
-from interpreter.demo import DemoService
+from interpreter.dev.demo import DemoService
 
 
 def booking(svc: DemoService, names: list[str]) -> list[dict[str, Any]]:

@@ -10,18 +10,18 @@ from typing import Any
 import pytest
 from temporalio.exceptions import ApplicationError
 
-from dsl.model import Saga
-from interpreter.activities import (
+from dsl._model import Saga
+from interpreter.contract import HttpCall, StepStatus
+from interpreter.worker._activity import (
     MAX_BODY_BYTES,
     _Exchange,
     _parse_body,
     _retry_after,
     service_url_variable,
 )
-from interpreter.calls import build_call, retry_policy
-from interpreter.contract import HttpCall, StepStatus
-from interpreter.plan import ready_steps, undo_waits
-from interpreter.secrets import MissingSecret, SecretSource, scrub
+from interpreter.worker._secrets import MissingSecret, SecretSource, scrub
+from interpreter.workflow._calls import build_call, retry_policy
+from interpreter.workflow._plan import ready_steps, undo_waits
 
 
 def make_saga(steps: list[dict[str, Any]], **keys: Any) -> Saga:

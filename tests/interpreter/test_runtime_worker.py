@@ -10,10 +10,10 @@ from pathlib import Path
 from conftest import saga
 from temporalio.testing import WorkflowEnvironment
 
-from dsl.model import Saga
+from dsl._model import Saga
 from interpreter.contract import WORKFLOW_NAME, SagaRunInput
-from interpreter.demo import DemoService
-from interpreter.worker import run_worker
+from interpreter.dev.demo import DemoService
+from interpreter.worker._worker import run_worker
 
 
 async def test_run_worker_serves_sagas_until_stopped_and_reads_the_secrets_directory(

@@ -22,13 +22,13 @@ from typing import Any
 from temporalio.client import Client
 from temporalio.runtime import LoggingConfig, Runtime, TelemetryConfig, TelemetryFilter
 
-from interpreter.devserver import DevServer, free_port
+from interpreter.dev.devserver import DevServer, free_port
 
 WORKER_SNIPPET = """
 import asyncio, sys
 from temporalio.client import Client
 from temporalio.runtime import LoggingConfig, Runtime, TelemetryConfig, TelemetryFilter
-from interpreter.worker import run_worker
+from interpreter.worker._worker import run_worker
 
 async def main() -> None:
     client = await Client.connect(sys.argv[1])

@@ -24,8 +24,8 @@ from typing import Any
 from temporalio.client import Client
 from temporalio.service import RPCError
 
-from interpreter.demo import DemoService
-from interpreter.runs import start_saga
+from interpreter.client._runs import start_saga
+from interpreter.dev.demo import DemoService
 
 from .chaos import ChaosConfig, ChaosProxy
 from .invariant import Verdict, check

@@ -16,9 +16,9 @@ from typing import Any
 
 import pytest
 
+from interpreter.client._runs import start_saga
 from interpreter.contract import HttpResult
-from interpreter.demo import DemoService
-from interpreter.runs import start_saga
+from interpreter.dev.demo import DemoService
 
 from .processes import TemporalServer, WorkerProcess, connect
 from .workload import run_input, wait_for_outcome

@@ -10,7 +10,7 @@ from typing import Any
 import httpx
 import pytest
 
-from interpreter.demo import DemoService
+from interpreter.dev.demo import DemoService
 
 from .chaos import ChaosConfig, ChaosProxy
 from .invariant import check

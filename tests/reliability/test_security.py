@@ -20,11 +20,11 @@ from typing import Any
 import pytest
 from temporalio.client import WorkflowFailureError
 
-from dsl.expressions import ExpressionError, compile_template
-from dsl.validate import check_text
+from dsl._expressions import ExpressionError, compile_template
+from dsl._validate import check_text
+from interpreter.client._runs import start_saga
 from interpreter.contract import INVALID_INPUT_ERROR
-from interpreter.demo import DemoService
-from interpreter.runs import start_saga
+from interpreter.dev.demo import DemoService
 
 from .processes import SagaCli, TemporalServer, WorkerProcess, connect
 from .scan import events_holding, found_in, history_bytes

@@ -23,8 +23,8 @@ from temporalio.client import WorkflowFailureError, WorkflowHandle
 from temporalio.exceptions import ApplicationError
 from temporalio.service import RPCError
 
-from dsl.model import Saga
-from dsl.validate import definition_snapshot
+from dsl._model import Saga
+from dsl._validate import definition_snapshot
 from interpreter.contract import ERROR_TYPES, SagaRunInput, SagaStatus
 
 SECRET_NAME = "SHOP_KEY"

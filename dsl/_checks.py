@@ -1,0 +1,268 @@
+"""Semantic checks of a saga that passed the schema (SPEC 3.1). Every problem is collected.
+
+Errors: duplicate step names, unknown `after` targets and services, cycles, templates
+that do not parse or read what they may not (`dsl._templates`), more than one pivot,
+finite retries after the pivot, an `input` that is not a JSON Schema.
+Warnings: a mutating step with no compensation, a compensation that can never run,
+a step whose retries outlast the saga's `timeout`.
+
+Pivot rules: at most one step is the pivot. Steps after it (its descendants) are never
+compensated, so they must retry without limit, and need no compensation; the pivot's
+own compensation runs only with `compensate_on: attempt` (a pivot that succeeded is
+never undone).
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import timedelta
+from functools import lru_cache
+from typing import Any
+
+from dsl._dag import StepGraph
+from dsl._diagnostics import Diagnostic, Severity
+from dsl._loader import Document, JsonPath
+from dsl._model import MUTATING_METHODS, Request, Saga, effective_request, format_duration
+from dsl._schema_errors import near_miss
+from dsl._templates import check_template_reads, find_templates
+
+__all__ = ["check_saga", "input_validator"]
+
+
+class _Report:
+    def __init__(self, document: Document) -> None:
+        self.document = document
+        self.found: list[Diagnostic] = []
+
+    def at_value(self, path: JsonPath, message: str, severity: Severity = "error") -> None:
+        line, column = self.document.value_position(path)
+        self.found.append(Diagnostic(self.document.path, line, column, severity, message))
+
+    def at_key(self, path: JsonPath, message: str, severity: Severity = "error") -> None:
+        line, column = self.document.key_position(path)
+        self.found.append(Diagnostic(self.document.path, line, column, severity, message))
+
+
+def check_saga(saga: Saga, document: Document) -> list[Diagnostic]:
+    report = _Report(document)
+    graph = StepGraph.of(saga)
+    _step_names(saga, report)
+    _after_targets(saga, report)
+    _cycles(graph, report)
+    _services(saga, report)
+    uses, problems = find_templates(document)
+    report.found += problems
+    attempt = {i for i, step in enumerate(saga.steps) if step.compensate_on == "attempt"}
+    report.found += check_template_reads(document, uses, graph, attempt)
+    pivot = _pivots(saga, report)
+    if pivot is not None:
+        _after_pivot(saga, graph, pivot, report)
+    _compensations(saga, graph, pivot, report)
+    _timeouts(saga, report)
+    _history_size(saga, report)
+    _input_schema(saga, report)
+    return sorted(set(report.found))
+
+
+def _step_names(saga: Saga, report: _Report) -> None:
+    first: dict[str, int] = {}
+    for i, step in enumerate(saga.steps):
+        if step.name in first:
+            line = report.document.value_position(("steps", first[step.name], "name"))[0]
+            message = f"duplicate step name {step.name!r} (first used on line {line})"
+            report.at_value(("steps", i, "name"), message)
+        first.setdefault(step.name, i)
+
+
+def _after_targets(saga: Saga, report: _Report) -> None:
+    names = [step.name for step in saga.steps]
+    for i, step in enumerate(saga.steps):
+        for j, target in enumerate(step.after or []):
+            if target not in names:
+                message = f"unknown step {target!r} in `after`{near_miss(target, names)}"
+                report.at_value(("steps", i, "after", j), message)
+
+
+def _cycles(graph: StepGraph, report: _Report) -> None:
+    for cycle in graph.cycles():
+        start = cycle[0]
+        path: JsonPath = ("steps", start, "after")
+        if len(cycle) == 2:
+            report.at_key(path, f"step {graph.names[start]!r} waits for itself")
+            continue
+        walk = " -> ".join(graph.names[i] for i in cycle)
+        report.at_key(path, f"steps wait for each other in a cycle: {walk}")
+
+
+def _requests(saga: Saga) -> list[tuple[JsonPath, Request]]:
+    found: list[tuple[JsonPath, Request]] = []
+    for i, step in enumerate(saga.steps):
+        found.append((("steps", i, "action"), step.action))
+        if isinstance(step.compensation, Request):
+            found.append((("steps", i, "compensation"), step.compensation))
+    return found
+
+
+def _services(saga: Saga, report: _Report) -> None:
+    declared = list(saga.services or {})
+    for path, request in _requests(saga):
+        if request.service is not None and request.service not in declared:
+            hint = near_miss(request.service, declared) or (
+                "" if declared else " (no `services` are declared)"
+            )
+            report.at_value((*path, "service"), f"unknown service {request.service!r}{hint}")
+
+
+def _pivots(saga: Saga, report: _Report) -> int | None:
+    pivots = [i for i, step in enumerate(saga.steps) if step.pivot]
+    for extra in pivots[1:]:
+        message = f"a saga has at most one pivot, and {saga.steps[pivots[0]].name!r} is already it"
+        report.at_value(("steps", extra, "pivot"), message)
+    return pivots[0] if pivots else None
+
+
+def _after_pivot(saga: Saga, graph: StepGraph, pivot: int, report: _Report) -> None:
+    pivot_name = saga.steps[pivot].name
+    for i in graph.descendants(pivot):
+        step = saga.steps[i]
+        attempts = effective_request(saga, step.action, "action").retry.max_attempts
+        if attempts == 0 or i == pivot:
+            continue
+        message = (
+            f"step {step.name!r} runs after the pivot {pivot_name!r}, so it must retry until "
+            f"it succeeds: set `max_attempts: 0` (it is {attempts})"
+        )
+        report.at_value(_attempts_path(saga, i), message)
+
+
+def _attempts_path(saga: Saga, i: int) -> JsonPath:
+    """Where the finite `max_attempts` of step i comes from."""
+    retry = saga.steps[i].action.retry
+    if retry is not None and retry.max_attempts is not None:
+        return ("steps", i, "action", "retry", "max_attempts")
+    defaults = saga.defaults.retry if saga.defaults else None
+    if defaults is not None and defaults.max_attempts is not None:
+        return ("defaults", "retry", "max_attempts")
+    return ("steps", i, "name")
+
+
+def _compensations(saga: Saga, graph: StepGraph, pivot: int | None, report: _Report) -> None:
+    committed = set(graph.descendants(pivot)) if pivot is not None else set()
+    for i, step in enumerate(saga.steps):
+        has_request = isinstance(step.compensation, Request)
+        if i in committed:
+            if has_request:
+                message = f"the compensation of {step.name!r} never runs: it comes after the pivot"
+                report.at_key(("steps", i, "compensation"), message, "warning")
+        elif i == pivot:
+            if has_request and step.compensate_on == "success":
+                message = (
+                    f"the compensation of the pivot {step.name!r} never runs: a pivot that "
+                    "succeeded is never undone (use `compensate_on: attempt` or remove it)"
+                )
+                report.at_key(("steps", i, "compensation"), message, "warning")
+        elif step.compensation is None and step.action.method in MUTATING_METHODS:
+            message = (
+                f"step {step.name!r} changes something ({step.action.method}) but has no "
+                "compensation: add one, or say `compensation: none`"
+            )
+            report.at_value(("steps", i, "name"), message, "warning")
+        if step.compensate_on == "attempt" and not has_request:
+            message = "`compensate_on: attempt` has no effect without a compensation"
+            report.at_value(("steps", i, "compensate_on"), message, "warning")
+
+
+MAX_SECONDS = timedelta(days=36_500).total_seconds()
+"""Worst cases beyond a century are reported as a century: no clock needs more."""
+
+
+def _worst_case(saga: Saga, request: Request) -> tuple[timedelta, int] | None:
+    """The longest an action may take, and its attempts; None when retried without limit."""
+    effective = effective_request(saga, request, "action")
+    retry = effective.retry
+    if retry.max_attempts == 0:
+        return None
+    cap = retry.max_interval.total_seconds()
+    total = effective.timeout.total_seconds() * retry.max_attempts
+    wait, waits = retry.initial_interval.total_seconds(), retry.max_attempts - 1
+    # Waits grow until they reach max_interval, then stay there: add the growing ones one
+    # by one (a few dozen at most), the rest in one product, so a huge count costs nothing.
+    while waits and wait < cap and retry.backoff > 1:
+        total, wait, waits = total + wait, wait * retry.backoff, waits - 1
+    total += min(wait, cap) * waits
+    return timedelta(seconds=min(total, MAX_SECONDS)), retry.max_attempts
+
+
+EVENTS_PER_UNDONE_STEP = 12
+"""A step writes 6 history events (its activity's 3 and a workflow task), its undo 6 more."""
+HISTORY_WARNING_EVENTS = 10_240
+"""Where Temporal starts warning about a run's history; it stops the run at 51,200."""
+
+
+def _history_size(saga: Saga, report: _Report) -> None:
+    events = EVENTS_PER_UNDONE_STEP * len(saga.steps) + 4
+    if events > HISTORY_WARNING_EVENTS:
+        message = (
+            f"{len(saga.steps)} steps write about {events} history events when undone from "
+            "the end; Temporal warns past 10,240 and stops a run at 51,200: split the saga"
+        )
+        report.at_value(("steps",), message, "warning")
+
+
+def _timeouts(saga: Saga, report: _Report) -> None:
+    if saga.timeout is None:
+        return
+    for i, step in enumerate(saga.steps):
+        worst = _worst_case(saga, step.action)
+        if worst is None or worst[0] <= saga.timeout:
+            continue
+        message = (
+            f"step {step.name!r} may take up to {format_duration(worst[0])} ({worst[1]} "
+            f"attempts with their waits), longer than the saga's timeout "
+            f"{format_duration(saga.timeout)}"
+        )
+        report.at_value(("steps", i, "name"), message, "warning")
+
+
+def _input_schema(saga: Saga, report: _Report) -> None:
+    if saga.input is None:
+        return
+    for path, message in _schema_problems(json.dumps(saga.input, sort_keys=True)):
+        report.at_value(("input", *path), f"`input` is not a valid JSON Schema: {message}")
+
+
+@lru_cache(maxsize=64)
+def _schema_problems(schema_json: str) -> tuple[tuple[JsonPath, str], ...]:
+    from jsonschema import Draft202012Validator
+
+    meta = Draft202012Validator(Draft202012Validator.META_SCHEMA)
+    errors = meta.iter_errors(json.loads(schema_json))
+    return tuple(sorted(((tuple(e.absolute_path), _meta_message(e)) for e in errors), key=str))
+
+
+_TYPES = ["array", "boolean", "integer", "null", "number", "object", "string"]
+
+
+def _meta_message(error: Any) -> str:
+    path = list(error.absolute_path)
+    if path and path[-1] == "type" and isinstance(error.instance, str):
+        return f"unknown type {error.instance!r}{near_miss(error.instance, _TYPES)}"
+    message = str(error.message)
+    return message[:1].lower() + message[1:]
+
+
+def input_validator(schema: dict[str, Any]) -> tuple[Any, str]:
+    """A validator of run inputs for the saga's `input`; (None, why) when it is invalid."""
+    problems = _schema_problems(json.dumps(schema, sort_keys=True))
+    if problems:
+        return None, problems[0][1]
+    return _input_validator(json.dumps(schema, sort_keys=True)), ""
+
+
+@lru_cache(maxsize=64)
+def _input_validator(schema_json: str) -> Any:
+    from jsonschema import Draft202012Validator
+
+    # `format` is asserted: a saga that says `format: date` means it.
+    checker = Draft202012Validator.FORMAT_CHECKER
+    return Draft202012Validator(json.loads(schema_json), format_checker=checker)

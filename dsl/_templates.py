@@ -1,0 +1,201 @@
+"""Where a saga's templates are, and what each of them may read (SPEC 2.3).
+
+`find_templates` compiles every `${ }` of a validated saga document and says, for each
+expression, in which part of which step it sits; `check_template_reads` enforces the
+rules: `response` only in a step's `output` and `success`, `steps.X` only for steps
+guaranteed to have finished, no dynamic `steps[...]`, and a compensation that may run
+after a failed attempt does not read its own step's output.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+from dsl._dag import StepGraph
+from dsl._diagnostics import Diagnostic
+from dsl._expressions import Expression, ExpressionError, compile_condition, compile_template
+from dsl._loader import Document, JsonPath
+
+__all__ = ["TemplateUse", "check_template_reads", "find_templates"]
+
+_REQUEST_TEMPLATES = ("path", "url", "query", "json", "body", "idempotency_key")
+
+
+@dataclass(frozen=True)
+class TemplateUse:
+    """One expression, where it is, and the part of the saga it belongs to."""
+
+    expression: Expression
+    path: JsonPath
+    """The document path of the string that holds it."""
+    step: int | None
+    """The step it belongs to; None for the saga's `output` and the services."""
+    part: str
+    """'action', 'compensation', 'output', 'when', 'success', 'saga-output', 'service'."""
+    kind: str = ""
+    """For `success`: the request it belongs to ('action' or 'compensation')."""
+
+
+def find_templates(document: Document) -> tuple[list[TemplateUse], list[Diagnostic]]:
+    """Compile every template; syntax errors become diagnostics inside the string."""
+    uses: list[TemplateUse] = []
+    problems: list[Diagnostic] = []
+    for path, text, condition, context in _strings(document.data):
+        try:
+            template = compile_condition(text) if condition else compile_template(text)
+        except ExpressionError as error:
+            line, column = document.string_position(path, error.offset)
+            message = f"invalid expression: {error.message}"
+            problems.append(Diagnostic(document.path, line, column, "error", message))
+            continue
+        step, part, kind = context
+        uses.extend(TemplateUse(e, path, step, part, kind) for e in template.expressions())
+    return uses, problems
+
+
+_Context = tuple[int | None, str, str]
+
+
+def _strings(data: dict[str, Any]) -> Iterator[tuple[JsonPath, str, bool, _Context]]:
+    """(path, string, is a condition, context) of every string that may hold `${`."""
+    for name, service in (data.get("services") or {}).items():
+        yield from _headers(("services", name), service, (None, "service", ""))
+    for i, step in enumerate(data["steps"]):
+        base: JsonPath = ("steps", i)
+        for kind in ("action", "compensation"):
+            request = step.get(kind)
+            if isinstance(request, dict):
+                yield from _request((*base, kind), request, (i, kind, kind))
+        yield from _leaves((*base, "output"), step.get("output"), (i, "output", ""))
+        if isinstance(step.get("when"), str):
+            yield (*base, "when"), step["when"], True, (i, "when", "")
+    yield from _leaves(("output",), data.get("output"), (None, "saga-output", ""))
+
+
+def _request(
+    base: JsonPath, request: dict[str, Any], context: _Context
+) -> Iterator[tuple[JsonPath, str, bool, _Context]]:
+    for key in _REQUEST_TEMPLATES:
+        yield from _leaves((*base, key), request.get(key), context)
+    yield from _headers(base, request, context)
+    basic = (request.get("auth") or {}).get("basic")
+    if basic:
+        yield from _leaves((*base, "auth", "basic", "username"), basic.get("username"), context)
+    if isinstance(request.get("success"), str):
+        yield (*base, "success"), request["success"], True, (context[0], "success", context[1])
+
+
+def _headers(
+    base: JsonPath, owner: dict[str, Any], context: _Context
+) -> Iterator[tuple[JsonPath, str, bool, _Context]]:
+    """Header values that are templates; `{secret: NAME}` values hold none."""
+    for name, value in (owner.get("headers") or {}).items():
+        yield from _leaves(
+            (*base, "headers", name), value if isinstance(value, str) else None, context
+        )
+
+
+def _leaves(
+    path: JsonPath, value: Any, context: _Context
+) -> Iterator[tuple[JsonPath, str, bool, _Context]]:
+    if isinstance(value, str):
+        if "${" in value:
+            yield path, value, False, context
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            yield from _leaves((*path, key), item, context)
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            yield from _leaves((*path, index), item, context)
+
+
+# --- what a template may read ---------------------------------------------------------
+
+
+def check_template_reads(
+    document: Document, uses: list[TemplateUse], graph: StepGraph, attempt_steps: set[int]
+) -> list[Diagnostic]:
+    """`attempt_steps`: the steps whose compensation runs on a failed attempt too."""
+    index = {name: i for i, name in reversed(list(enumerate(graph.names)))}
+    found: list[Diagnostic] = []
+    for use in uses:
+        refs = use.expression.refs
+
+        def report(message: str, word: str, use: TemplateUse = use) -> None:
+            line, column = _mention(document, use, word)
+            found.append(Diagnostic(document.path, line, column, "error", message))
+
+        if "response" in refs.roots and use.part not in ("output", "success"):
+            report(
+                "`response` is only available in a step's `output` and in `success`",
+                r"\bresponse\b",
+            )
+        if refs.dynamic_steps:
+            report(
+                "read steps as `steps.<name>`: dynamic access such as `steps[...]` "
+                "cannot be checked",
+                r"\bsteps\b(?!\s*\.)",
+            )
+        for name in sorted(refs.steps):
+            message = _read_problem(use, name, index, graph, attempt_steps)
+            if message:
+                report(message, _step_mention(name))
+    return found
+
+
+def _read_problem(
+    use: TemplateUse, name: str, index: dict[str, int], graph: StepGraph, attempt: set[int]
+) -> str | None:
+    if name not in index:
+        from dsl._schema_errors import near_miss
+
+        return f"unknown step {name!r}{near_miss(name, index)}"
+    if use.step is None:
+        return "services cannot read steps" if use.part == "service" else None
+    target, here = index[name], use.step
+    reader = graph.names[here]
+    if target == here:
+        return _own_read(use, name, here in attempt)
+    if graph.is_ancestor(target, here):
+        return None
+    return (
+        f"step {reader!r} reads step {name!r}, which is not guaranteed to have finished "
+        f"before it: add {name!r} to the `after` of {reader!r} (or of a step it waits for)"
+    )
+
+
+def _own_read(use: TemplateUse, name: str, on_attempt: bool) -> str | None:
+    compensating = use.part == "compensation" or use.kind == "compensation"
+    if not compensating:
+        return f"step {name!r} cannot read its own output before its action has finished"
+    if on_attempt and _reads_output(use.expression.source, name):
+        return (
+            f"the compensation of {name!r} runs even when its action failed "
+            "(`compensate_on: attempt`), so it cannot read the step's own output: "
+            "identify the resource by a key the saga chose"
+        )
+    return None
+
+
+def _step_mention(name: str) -> str:
+    name = re.escape(name)
+    return rf"\bsteps\s*(?:\.\s*{name}\b|\[\s*['\"]{name}['\"]\s*\])"
+
+
+def _mention(document: Document, use: TemplateUse, pattern: str) -> tuple[int, int]:
+    """The position of the first match of `pattern` in the expression (else its start)."""
+    source = use.expression.source
+    match = re.search(pattern, source)
+    inner = match.start() if match else len(source) - len(source.lstrip())
+    return document.string_position(use.path, use.expression.offset + inner)
+
+
+def _reads_output(source: str, name: str) -> bool:
+    """True unless every mention of steps.<name> reads only its `.status`."""
+    mention = _step_mention(name)
+    total = len(re.findall(mention, source))
+    status = len(re.findall(mention + r"\s*\.\s*status\b", source))
+    return total > status

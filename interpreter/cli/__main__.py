@@ -1,0 +1,5 @@
+"""`python -m interpreter.cli`: the `saga` command."""
+
+from interpreter.cli import run
+
+run()

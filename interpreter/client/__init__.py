@@ -1,0 +1,69 @@
+"""The client side: connect to Temporal, start sagas and follow them.
+
+What the command line (and any Python program) uses to talk to a Temporal cluster:
+
+    _connection.py  settings the way Temporal's own tools read them; connect; errors
+    _prepare.py     a saga file and an input, validated and frozen into a run's argument
+    _runs.py        start, follow, report, result, cancel, resume, list
+
+Exceptions::
+
+    CommandError             a request failed in a way the user can act on; has exit_code
+    ├── CannotReachTemporal  no Temporal server answered (exit code 5)
+    └── ConfigurationError   the connection settings cannot be loaded (exit code 2)
+"""
+
+from __future__ import annotations
+
+from interpreter.client._connection import (
+    CannotReachTemporal,
+    CommandError,
+    ConfigurationError,
+    ConnectionSettings,
+    connect,
+    default_address,
+    has_saga_search_attributes,
+    is_listening,
+    load_settings,
+)
+from interpreter.client._prepare import Prepared, RunInput, parse_input, prepare
+from interpreter.client._runs import (
+    Outcome,
+    RunSummary,
+    cancel_saga,
+    follow,
+    list_runs,
+    query_report,
+    resume_saga,
+    saga_outcome,
+    saga_report,
+    start_saga,
+    worker_is_polling,
+)
+
+__all__ = [
+    "CannotReachTemporal",
+    "CommandError",
+    "ConfigurationError",
+    "ConnectionSettings",
+    "Outcome",
+    "Prepared",
+    "RunInput",
+    "RunSummary",
+    "cancel_saga",
+    "connect",
+    "default_address",
+    "follow",
+    "has_saga_search_attributes",
+    "is_listening",
+    "list_runs",
+    "load_settings",
+    "parse_input",
+    "prepare",
+    "query_report",
+    "resume_saga",
+    "saga_outcome",
+    "saga_report",
+    "start_saga",
+    "worker_is_polling",
+]

@@ -1,0 +1,43 @@
+"""The sandboxed corner: the generic saga workflow and everything it imports.
+
+Temporal replays a workflow's code against its recorded history, so every module here
+must decide the same way in every process: no clock, randomness, I/O, hash seed or map
+order may reach a decision. The workflow imports only these modules, the language
+(`dsl`) and the wire types (`interpreter.contract`); `PASSTHROUGH_MODULES` lists all of
+them, so what runs inside the sandbox is visible at a glance.
+
+    _saga.py      SagaWorkflow: forward, compensate, park, report
+    _calls.py     a step's request rendered into the activity's argument; retry policy
+    _plan.py      which steps are ready, the order of undos
+    _outcomes.py  what an activity's failure means (attempts, sent or not, message)
+"""
+
+from __future__ import annotations
+
+from interpreter.workflow._saga import HEARTBEAT_TIMEOUT, TIMEOUT_MARGIN, SagaWorkflow
+
+__all__ = ["HEARTBEAT_TIMEOUT", "PASSTHROUGH_MODULES", "TIMEOUT_MARGIN", "SagaWorkflow"]
+
+PASSTHROUGH_MODULES = (
+    "dsl",
+    "interpreter.contract",
+    "interpreter.workflow._calls",
+    "interpreter.workflow._outcomes",
+    "interpreter.workflow._plan",
+    # What those import, shared with the worker instead of re-imported for every run;
+    # including what they load lazily from inside a run: cel_expr_python (a C++
+    # extension, loaded on the first expression) and jsonschema's helpers (rpds is Rust).
+    "pydantic",
+    "pydantic_core",
+    "annotated_types",
+    "typing_extensions",
+    "typing_inspection",
+    "cel_expr_python",
+    "jsonschema",
+    "jsonschema_specifications",
+    "referencing",
+    "rpds",
+    "attrs",
+    "attr",
+)
+"""Modules the sandbox shares with the worker: all deterministic, none with side effects."""

@@ -1,0 +1,449 @@
+"""The generic saga workflow: one definition in, its steps run, undone when they must be.
+
+A run's argument is an immutable snapshot of the definition plus the input, so editing a
+file never touches sagas already running. The life of a run:
+
+1. parse the snapshot, check the input against the saga's `input` schema (nothing is
+   sent when it does not fit);
+2. forward: every ready step starts at once, each as one HTTP activity; a failure stops
+   new starts while steps in flight run to their end; a cancel or the saga's own
+   `timeout` cancels the steps in flight;
+3. compensate, shielded from cancellation: a step is undone only after every step that
+   depends on it has been undone, independent undos run concurrently;
+4. park (if the saga says so) while compensations have failed, until a `resume` update;
+5. end: return the output, or fail with an `ApplicationError` whose type says how the
+   saga ended and whose details[0] is the `SagaReport`.
+
+Nothing but the HTTP activities (and the saga timer) enters the history: templates are
+rendered here, `success` and `output` in the activity, secrets only in the activity.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import Coroutine
+from datetime import timedelta
+from typing import Any, NoReturn
+
+from temporalio import workflow
+from temporalio.common import SearchAttributeKey, SearchAttributeUpdate
+from temporalio.exceptions import ActivityError, ApplicationError, CancelledError
+
+with workflow.unsafe.imports_passed_through():
+    from pydantic import ValidationError
+
+    from dsl import (
+        EffectiveRequest,
+        ExpressionError,
+        Saga,
+        Step,
+        compile_condition,
+        compile_template,
+        evaluate_condition,
+        format_duration,
+    )
+    from interpreter.contract import (
+        ACTIVITY_NAME,
+        ERROR_TYPES,
+        INVALID_DEFINITION_ERROR,
+        INVALID_INPUT_ERROR,
+        QUERY_REPORT,
+        SEARCH_ATTRIBUTE_NAME,
+        SEARCH_ATTRIBUTE_STATUS,
+        UPDATE_RESUME,
+        WORKFLOW_NAME,
+        HttpCall,
+        HttpResult,
+        ResumeRequest,
+        SagaReport,
+        SagaRunInput,
+        SagaStatus,
+        StepReport,
+        StepStatus,
+    )
+    from interpreter.workflow._calls import build_call, request_of, retry_policy
+    from interpreter.workflow._outcomes import (
+        attempts_of,
+        describe,
+        input_problems,
+        summary,
+        was_sent,
+    )
+    from interpreter.workflow._plan import ready_steps, undo_waits
+
+__all__ = ["HEARTBEAT_TIMEOUT", "TIMEOUT_MARGIN", "SagaWorkflow"]
+
+TIMEOUT_MARGIN = timedelta(seconds=10)
+"""Added to a request's timeout for Temporal's start-to-close: the activity times the
+request itself and reports it readably; Temporal's timeout only catches a stuck worker."""
+HEARTBEAT_TIMEOUT = timedelta(seconds=10)
+"""A worker that dies mid-request is noticed this fast, and the attempt retried."""
+
+NAME_KEY = SearchAttributeKey.for_keyword(SEARCH_ATTRIBUTE_NAME)
+STATUS_KEY = SearchAttributeKey.for_keyword(SEARCH_ATTRIBUTE_STATUS)
+UNDOABLE_FAILURES = (StepStatus.FAILED, StepStatus.CANCELLED)
+FINISHED = (StepStatus.SUCCEEDED, StepStatus.SKIPPED)
+INTERRUPTS = ("cancel", "timeout")
+MAX_SAGA_OUTPUT_BYTES = 3 * 512 * 1024
+"""The run's result as JSON; under Temporal's 2 MB payload limit with room to spare."""
+
+
+@workflow.defn(name=WORKFLOW_NAME)
+class SagaWorkflow:
+    @workflow.init
+    def __init__(self, run: SagaRunInput) -> None:
+        self._search_attributes = run.search_attributes
+        self._input = run.input
+        self._saga: Saga | None = None
+        self._definition_problem = ""
+        try:
+            self._saga = Saga.model_validate(run.definition)
+        except ValidationError as error:
+            self._definition_problem = f"invalid saga definition: {error.errors()[0]['msg']}"
+        steps = self._saga.steps if self._saga else []
+        self._report = SagaReport(
+            saga_id=workflow.info().workflow_id,
+            saga_name=self._saga.name if self._saga else str(run.definition.get("name", "")),
+            steps=[StepReport(name=step.name) for step in steps],
+            started_at=_now(),
+        )
+        self._steps = {report.name: report for report in self._report.steps}
+        self._outputs: dict[str, Any] = {}
+        self._sent: set[str] = set()
+        self._running: dict[str, asyncio.Task[None]] = {}
+        self._committed = False
+        self._rounds = 0
+        self._resume: ResumeRequest | None = None
+
+    @workflow.run
+    async def run(self, run: SagaRunInput) -> Any:
+        saga = self._checked()
+        self._set_status(SagaStatus.RUNNING, NAME_KEY.value_set(saga.name))
+        await self._forward(saga)
+        if self._report.reason in INTERRUPTS and all(
+            r.status in FINISHED for r in self._report.steps
+        ):
+            # Every step took effect after all (the last answered while the cancel was
+            # waiting for them): the transaction is done and the cancel came too late.
+            workflow.logger.warning("every step finished: %s ignored", self._report.reason)
+            self._report.reason = self._report.error = self._report.failed_step = None
+        if self._report.reason is None:
+            try:
+                return await self._complete(saga)
+            except ExpressionError as error:
+                self._stopped("failure", f"output: {error.message}")
+        if self._committed:
+            self._refresh_failures()  # past the pivot nothing is undone: failures need a person
+        else:
+            await _shielded(self._compensate(saga, self._to_undo(saga)))
+            await self._park_while_failed(saga)
+        await self._end()
+
+    @workflow.query(name=QUERY_REPORT)
+    def report(self) -> SagaReport:
+        return self._report
+
+    @workflow.update(name=UPDATE_RESUME)
+    def resume(self, request: ResumeRequest) -> SagaReport:
+        self._resume = request
+        # Leaving PARKED at once makes the validator refuse a second resume meanwhile.
+        self._set_status(SagaStatus.COMPENSATING)
+        return self._report
+
+    @resume.validator
+    def _validate_resume(self, request: ResumeRequest) -> None:
+        if self._report.status != SagaStatus.PARKED:
+            raise ValueError(f"saga {self._report.saga_id!r} is {self._report.status}, not PARKED")
+        failed = self._failed_compensations()
+        for name in request.skip:
+            if name not in self._steps:
+                raise ValueError(
+                    f"unknown step {name!r}; failed compensations: {', '.join(failed)}"
+                )
+            if name not in failed:
+                raise ValueError(f"step {name!r} has no failed compensation to skip")
+        if not request.retry and not request.skip:
+            raise ValueError("nothing to do: ask to retry, or name the steps to skip")
+
+    # --- checks -----------------------------------------------------------------------
+
+    def _checked(self) -> Saga:
+        if self._saga is None:
+            self._reject(INVALID_DEFINITION_ERROR, "invalid_definition", self._definition_problem)
+        problems = input_problems(self._saga.input, self._input)
+        if problems:
+            self._reject(INVALID_INPUT_ERROR, "invalid_input", "; ".join(problems))
+        return self._saga
+
+    def _reject(self, error_type: str, reason: str, message: str) -> NoReturn:
+        self._report.reason, self._report.error = reason, message
+        self._report.status, self._report.finished_at = SagaStatus.COMPENSATED, _now()
+        raise ApplicationError(message, self._report, type=error_type, non_retryable=True)
+
+    # --- forward ----------------------------------------------------------------------
+
+    async def _forward(self, saga: Saga) -> None:
+        deadline = asyncio.create_task(self._expire(saga, saga.timeout)) if saga.timeout else None
+        while True:
+            if self._report.reason is None:
+                self._start_ready(saga)
+            if not self._running:
+                break
+            try:
+                await workflow.wait_condition(lambda: any(t.done() for t in self._running.values()))
+            except asyncio.CancelledError:
+                # `saga cancel` arrives as an asyncio.CancelledError in this (the main)
+                # task: a BaseException, so `except Exception` would miss it and leave the
+                # saga half done. Only the cancel is caught; other BaseExceptions (the
+                # worker evicting this run from its cache) must pass untouched.
+                await self._interrupt(saga, "cancel", "cancelled")
+            self._reap()
+        if deadline is not None and not deadline.done():
+            deadline.cancel()
+
+    async def _expire(self, saga: Saga, timeout: timedelta) -> None:
+        await workflow.sleep(timeout, summary="saga timeout")
+        await self._interrupt(saga, "timeout", f"timed out after {format_duration(timeout)}")
+
+    async def _interrupt(self, saga: Saga, reason: str, message: str) -> None:
+        # The cancel (or the timer) may arrive in the same workflow task as a step's
+        # result. Cancelling that step's task now would throw the result away and the
+        # step, whose effect landed, would never be undone. An always-true condition is
+        # only checked once every ready task has run: the steps that have their results
+        # record them first; only the ones still in flight are cancelled.
+        await workflow.wait_condition(lambda: True)
+        if self._committed:
+            workflow.logger.warning("saga is past its pivot: %s ignored, going forward", reason)
+            return
+        if self._report.reason is None:
+            self._stopped(reason, message)
+        for task in self._running.values():
+            if not task.done():
+                task.cancel()
+
+    def _reap(self) -> None:
+        for name, task in list(self._running.items()):
+            if task.done():
+                del self._running[name]
+                task.result()  # a bug in the step's own code fails the workflow task
+
+    def _start_ready(self, saga: Saga) -> None:
+        progressed = True
+        while progressed and self._report.reason is None:
+            progressed = False
+            for name in ready_steps(saga, {n: r.status for n, r in self._steps.items()}):
+                progressed = True
+                if self._wanted(saga, saga.step(name)):
+                    self._steps[name].status = StepStatus.RUNNING
+                    self._running[name] = asyncio.create_task(self._run_step(saga, saga.step(name)))
+                if self._report.reason is not None:
+                    break
+
+    def _wanted(self, saga: Saga, step: Step) -> bool:
+        """Evaluate `when` now that the step is ready; false skips it."""
+        if step.when is None:
+            return True
+        try:
+            wanted = evaluate_condition(compile_condition(step.when), self._context(saga))
+        except ExpressionError as error:
+            self._step_failed(step.name, f"when: {error.message}")
+            return False
+        if not wanted:
+            self._steps[step.name].status = StepStatus.SKIPPED
+            self._steps[step.name].finished_at = _now()
+        return wanted
+
+    async def _run_step(self, saga: Saga, step: Step) -> None:
+        report = self._steps[step.name]
+        report.started_at = _now()
+        call: HttpCall | None = None
+        try:
+            call, effective = build_call(saga, step, "action", self._context(saga))
+            result = await self._execute(call, effective, forever=self._committed)
+        except ExpressionError as error:
+            self._step_failed(step.name, error.message)
+        except ActivityError as error:
+            report.attempts = attempts_of(error)
+            if was_sent(error):
+                self._sent.add(step.name)
+            if isinstance(error.cause, CancelledError):
+                report.status = StepStatus.CANCELLED
+            else:
+                self._step_failed(step.name, describe(error, call))
+        except asyncio.CancelledError:
+            report.status = StepStatus.CANCELLED
+            if call is not None:  # the request may have gone out: undo it if asked to
+                self._sent.add(step.name)
+        else:
+            self._sent.add(step.name)
+            self._outputs[step.name] = result.output
+            report.status, report.attempts = StepStatus.SUCCEEDED, result.attempt
+            self._committed = self._committed or step.pivot
+        # Not in a `finally`: when a worker evicts the run, nothing more may happen here.
+        report.finished_at = _now()
+
+    def _step_failed(self, name: str, message: str) -> None:
+        self._steps[name].status = StepStatus.FAILED
+        self._steps[name].last_error = message
+        if self._report.reason is None:
+            self._stopped("failure", message, name)
+
+    def _stopped(self, reason: str, message: str, step: str | None = None) -> None:
+        self._report.reason, self._report.error, self._report.failed_step = reason, message, step
+
+    async def _complete(self, saga: Saga) -> Any:
+        if saga.output is not None:
+            output = compile_template(saga.output).render(self._context(saga))
+        else:
+            output = {name: self._outputs[name] for name in self._steps if name in self._outputs}
+        size = len(json.dumps(output, separators=(",", ":")).encode())
+        if size > MAX_SAGA_OUTPUT_BYTES:
+            # Temporal would refuse the result by failing every workflow task: the saga
+            # would hang instead of being compensated.
+            raise ExpressionError(f"the saga's output is {size} bytes as JSON, over 1.5 MiB")
+        self._report.output = output
+        self._set_status(SagaStatus.COMPLETED)
+        self._report.finished_at = _now()
+        await _handlers_finished()
+        return output
+
+    # --- compensation -----------------------------------------------------------------
+
+    def _to_undo(self, saga: Saga) -> list[str]:
+        def needs_undo(step: Step) -> bool:
+            status = self._steps[step.name].status
+            attempted = step.compensate_on == "attempt" and step.name in self._sent
+            return status == StepStatus.SUCCEEDED or (attempted and status in UNDOABLE_FAILURES)
+
+        return [s.name for s in saga.steps if request_of(s, "compensation") and needs_undo(s)]
+
+    async def _compensate(self, saga: Saga, names: list[str]) -> None:
+        self._set_status(SagaStatus.COMPENSATING)
+        self._rounds += 1
+        waits, undone = undo_waits(saga, names), set[str]()
+
+        async def undo(name: str) -> None:
+            await workflow.wait_condition(lambda: all(w in undone for w in waits[name]))
+            await self._undo_step(saga, saga.step(name))
+            undone.add(name)
+
+        await asyncio.gather(*(undo(name) for name in names))
+        self._refresh_failures()
+
+    async def _undo_step(self, saga: Saga, step: Step) -> None:
+        report = self._steps[step.name]
+        report.status, report.compensation_error = StepStatus.COMPENSATING, None
+        call: HttpCall | None = None
+        try:
+            call, effective = build_call(saga, step, "compensation", self._context(saga))
+            result = await self._execute(call, effective)
+        except ExpressionError as error:
+            report.status, report.compensation_error = StepStatus.COMPENSATION_FAILED, error.message
+        except ActivityError as error:
+            report.compensation_attempts += attempts_of(error)
+            report.status = StepStatus.COMPENSATION_FAILED
+            report.compensation_error = describe(error, call)
+        else:
+            report.compensation_attempts += result.attempt
+            report.status, report.compensated_at = StepStatus.COMPENSATED, _now()
+
+    async def _park_while_failed(self, saga: Saga) -> None:
+        while self._failed_compensations() and saga.on_compensation_failure == "park":
+            self._set_status(SagaStatus.PARKED)
+            try:
+                await workflow.wait_condition(lambda: self._resume is not None)
+            except asyncio.CancelledError:
+                return  # cancelling a parked saga gives up on it: it ends COMPENSATION_FAILED
+            request, self._resume = self._resume, None
+            assert request is not None
+            for name in request.skip:
+                self._steps[name].compensation_skipped = True
+            self._refresh_failures()
+            if request.retry and self._failed_compensations():
+                await _shielded(self._compensate(saga, self._failed_compensations()))
+
+    def _failed_compensations(self) -> list[str]:
+        return [
+            report.name
+            for report in self._report.steps
+            if report.status == StepStatus.COMPENSATION_FAILED and not report.compensation_skipped
+        ]
+
+    def _refresh_failures(self) -> None:
+        self._report.compensation_failures = [
+            f"{r.name}: failed after the pivot (not compensated): {r.last_error}"
+            for r in self._report.steps
+            if self._committed and r.status == StepStatus.FAILED
+        ] + [f"{n}: {self._steps[n].compensation_error}" for n in self._failed_compensations()]
+
+    async def _end(self) -> NoReturn:
+        failed = bool(self._report.compensation_failures)
+        status = SagaStatus.COMPENSATION_FAILED if failed else SagaStatus.COMPENSATED
+        self._set_status(status)
+        self._report.finished_at = _now()
+        await _handlers_finished()
+        raise ApplicationError(
+            summary(self._report), self._report, type=ERROR_TYPES[status], non_retryable=True
+        )
+
+    # --- shared -----------------------------------------------------------------------
+
+    async def _execute(
+        self, call: HttpCall, effective: EffectiveRequest, *, forever: bool = False
+    ) -> HttpResult:
+        suffix = f"#{self._rounds}" if call.kind == "compensation" and self._rounds > 1 else ""
+        result: HttpResult = await workflow.execute_activity(
+            ACTIVITY_NAME,
+            call,
+            result_type=HttpResult,
+            activity_id=f"{call.step}/{call.kind}{suffix}",
+            summary=call.step if call.kind == "action" else f"{call.step} (compensation)",
+            start_to_close_timeout=effective.timeout + TIMEOUT_MARGIN,
+            heartbeat_timeout=HEARTBEAT_TIMEOUT,
+            retry_policy=retry_policy(effective.retry, forever=forever),
+            # Wait until the request has really stopped: a compensation must never race
+            # the action it undoes.
+            cancellation_type=workflow.ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
+        )
+        return result
+
+    def _context(self, saga: Saga) -> dict[str, Any]:
+        return {
+            "input": self._input,
+            "saga": {"id": self._report.saga_id, "name": saga.name},
+            "steps": {
+                name: {"output": self._outputs.get(name), "status": str(report.status)}
+                for name, report in self._steps.items()
+            },
+        }
+
+    def _set_status(self, status: SagaStatus, *more: SearchAttributeUpdate[Any]) -> None:
+        self._report.status = status
+        if self._search_attributes:
+            workflow.upsert_search_attributes([STATUS_KEY.value_set(str(status)), *more])
+
+
+async def _shielded(work: Coroutine[Any, Any, None]) -> None:
+    """Run `work` to its end even if the workflow is cancelled meanwhile.
+
+    A cancel is an asyncio.CancelledError, a BaseException: it would abandon a saga
+    half undone. The work runs in its own task, which the cancel never reaches.
+    """
+    task = asyncio.create_task(work)
+    while not task.done():
+        try:
+            await asyncio.shield(task)
+        except asyncio.CancelledError:
+            continue
+    task.result()
+
+
+async def _handlers_finished() -> None:
+    # Checked first: an already-true condition needs no wait, so a cancel cannot land here.
+    if not workflow.all_handlers_finished():
+        await workflow.wait_condition(workflow.all_handlers_finished)
+
+
+def _now() -> str:
+    return workflow.now().isoformat()
