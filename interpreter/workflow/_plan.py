@@ -1,7 +1,7 @@
 """The step graph as the workflow walks it: which steps are ready, and the undo order.
 
-Pure functions over the language's step graph (`dsl.StepGraph`), deterministic (lists in definition order,
-never set iteration), so the workflow's decisions replay identically.
+Pure functions over the language's step graph (`dsl.StepGraph`), deterministic (lists
+in definition order, never set iteration), so the workflow's decisions replay identically.
 """
 
 from __future__ import annotations
