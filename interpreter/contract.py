@@ -29,6 +29,7 @@ __all__ = [
     "SagaStatus",
     "StepReport",
     "StepStatus",
+    "StepTransition",
 ]
 
 WORKFLOW_NAME = "Saga"
@@ -86,6 +87,14 @@ class SagaRunInput:
 
 
 @dataclass
+class StepTransition:
+    """A step entered `status` at `at` (ISO 8601 UTC, workflow time)."""
+
+    status: str
+    at: str
+
+
+@dataclass
 class StepReport:
     name: str
     status: StepStatus = StepStatus.PENDING
@@ -100,6 +109,8 @@ class StepReport:
     compensated_at: str | None = None
     compensation_skipped: bool = False
     """True when an operator skipped the failed compensation (`saga resume --skip`)."""
+    transitions: list[StepTransition] = field(default_factory=list)
+    """Every status the step entered, in order, with its time (PENDING is not listed)."""
 
 
 @dataclass
@@ -139,6 +150,9 @@ def _known(cls: type, data: dict[str, Any]) -> dict[str, Any]:
 def _step_from_dict(data: dict[str, Any]) -> StepReport:
     values = _known(StepReport, data)
     values["status"] = StepStatus(values.get("status", StepStatus.PENDING))
+    values["transitions"] = [
+        StepTransition(**_known(StepTransition, t)) for t in values.get("transitions") or []
+    ]
     return StepReport(**values)
 
 

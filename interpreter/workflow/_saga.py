@@ -61,6 +61,7 @@ with workflow.unsafe.imports_passed_through():
         SagaStatus,
         StepReport,
         StepStatus,
+        StepTransition,
     )
     from interpreter.workflow._calls import build_call, request_of, retry_policy
     from interpreter.workflow._outcomes import (
@@ -72,7 +73,7 @@ with workflow.unsafe.imports_passed_through():
     )
     from interpreter.workflow._plan import ready_steps, undo_waits
 
-__all__ = ["HEARTBEAT_TIMEOUT", "TIMEOUT_MARGIN", "SagaWorkflow"]
+__all__ = ["HEARTBEAT_TIMEOUT", "SEMANTICS_PATCHES", "TIMEOUT_MARGIN", "SagaWorkflow"]
 
 TIMEOUT_MARGIN = timedelta(seconds=10)
 """Added to a request's timeout for Temporal's start-to-close: the activity times the
@@ -85,6 +86,12 @@ STATUS_KEY = SearchAttributeKey.for_keyword(SEARCH_ATTRIBUTE_STATUS)
 UNDOABLE_FAILURES = (StepStatus.FAILED, StepStatus.CANCELLED)
 FINISHED = (StepStatus.SUCCEEDED, StepStatus.SKIPPED)
 INTERRUPTS = ("cancel", "timeout")
+SEMANTICS_PATCHES = ("saga-semantics-2",)
+"""One `workflow.patched` id per release that changed what the workflow does, oldest
+first. A run takes the newest its history allows, once, when it starts: runs recorded
+before a release replay with the behaviour they had, new runs get the new one. Every
+behaviour change tests `self._semantics`; a release that changes behaviour appends an id
+(never removes or renames one) and records new histories under tests/."""
 MAX_SAGA_OUTPUT_BYTES = 3 * 512 * 1024
 """The run's result as JSON; under Temporal's 2 MB payload limit with room to spare."""
 
@@ -115,9 +122,12 @@ class SagaWorkflow:
         self._committed = False
         self._rounds = 0
         self._resume: ResumeRequest | None = None
+        self._semantics = 1
+        """Which behaviour this run has: see SEMANTICS_PATCHES."""
 
     @workflow.run
     async def run(self, run: SagaRunInput) -> Any:
+        self._semantics = _semantics()
         saga = self._checked()
         self._set_status(SagaStatus.RUNNING, NAME_KEY.value_set(saga.name))
         await self._forward(saga)
@@ -235,7 +245,7 @@ class SagaWorkflow:
             for name in ready_steps(saga, {n: r.status for n, r in self._steps.items()}):
                 progressed = True
                 if self._wanted(saga, saga.step(name)):
-                    self._steps[name].status = StepStatus.RUNNING
+                    _move(self._steps[name], StepStatus.RUNNING)
                     self._running[name] = asyncio.create_task(self._run_step(saga, saga.step(name)))
                 if self._report.reason is not None:
                     break
@@ -250,7 +260,7 @@ class SagaWorkflow:
             self._step_failed(step.name, f"when: {error.message}")
             return False
         if not wanted:
-            self._steps[step.name].status = StepStatus.SKIPPED
+            _move(self._steps[step.name], StepStatus.SKIPPED)
             self._steps[step.name].finished_at = _now()
         return wanted
 
@@ -268,23 +278,24 @@ class SagaWorkflow:
             if was_sent(error):
                 self._sent.add(step.name)
             if isinstance(error.cause, CancelledError):
-                report.status = StepStatus.CANCELLED
+                _move(report, StepStatus.CANCELLED)
             else:
                 self._step_failed(step.name, describe(error, call))
         except asyncio.CancelledError:
-            report.status = StepStatus.CANCELLED
+            _move(report, StepStatus.CANCELLED)
             if call is not None:  # the request may have gone out: undo it if asked to
                 self._sent.add(step.name)
         else:
             self._sent.add(step.name)
             self._outputs[step.name] = result.output
-            report.status, report.attempts = StepStatus.SUCCEEDED, result.attempt
+            report.attempts = result.attempt
+            _move(report, StepStatus.SUCCEEDED)
             self._committed = self._committed or step.pivot
         # Not in a `finally`: when a worker evicts the run, nothing more may happen here.
         report.finished_at = _now()
 
     def _step_failed(self, name: str, message: str) -> None:
-        self._steps[name].status = StepStatus.FAILED
+        _move(self._steps[name], StepStatus.FAILED)
         self._steps[name].last_error = message
         if self._report.reason is None:
             self._stopped("failure", message, name)
@@ -333,20 +344,23 @@ class SagaWorkflow:
 
     async def _undo_step(self, saga: Saga, step: Step) -> None:
         report = self._steps[step.name]
-        report.status, report.compensation_error = StepStatus.COMPENSATING, None
+        report.compensation_error = None
+        _move(report, StepStatus.COMPENSATING)
         call: HttpCall | None = None
         try:
             call, effective = build_call(saga, step, "compensation", self._context(saga))
             result = await self._execute(call, effective)
         except ExpressionError as error:
-            report.status, report.compensation_error = StepStatus.COMPENSATION_FAILED, error.message
+            report.compensation_error = error.message
+            _move(report, StepStatus.COMPENSATION_FAILED)
         except ActivityError as error:
             report.compensation_attempts += attempts_of(error)
-            report.status = StepStatus.COMPENSATION_FAILED
+            _move(report, StepStatus.COMPENSATION_FAILED)
             report.compensation_error = describe(error, call)
         else:
             report.compensation_attempts += result.attempt
-            report.status, report.compensated_at = StepStatus.COMPENSATED, _now()
+            report.compensated_at = _now()
+            _move(report, StepStatus.COMPENSATED)
 
     async def _park_while_failed(self, saga: Saga) -> None:
         while self._failed_compensations() and saga.on_compensation_failure == "park":
@@ -445,5 +459,22 @@ async def _handlers_finished() -> None:
         await workflow.wait_condition(workflow.all_handlers_finished)
 
 
+def _semantics() -> int:
+    """1 for runs recorded before any patch; else 2 + the index of the newest patch taken."""
+    semantics = 1
+    for number, patch in enumerate(SEMANTICS_PATCHES, start=2):
+        if not workflow.patched(patch):
+            break
+        semantics = number
+    return semantics
+
+
 def _now() -> str:
     return workflow.now().isoformat()
+
+
+def _move(report: StepReport, status: StepStatus) -> None:
+    """Every change of a step's status is kept with its time: a reader that polls the
+    report can show each state the step went through, not only the last."""
+    report.status = status
+    report.transitions.append(StepTransition(str(status), _now()))
