@@ -4,7 +4,10 @@
 demo services. Sagas are written as plain dicts, like the YAML users write.
 
 `pytest tests/interpreter --record-histories` also writes each test's workflow history to
-tests/interpreter/histories/<test>.json, for the replay test.
+tests/interpreter/histories/semantics-<N>/<test>.json (N: the newest semantics version of
+the workflow), for the replay tests. Histories are kept forever and never overwritten:
+a file that exists is left as it is. The files directly under histories/ were recorded
+before semantics versions existed (semantics 1).
 """
 
 from __future__ import annotations
@@ -38,8 +41,10 @@ from interpreter.contract import (
 )
 from interpreter.dev.demo import DemoService
 from interpreter.worker._worker import build_worker
+from interpreter.workflow._saga import SEMANTICS_PATCHES
 
 HISTORIES = Path(__file__).parent / "histories"
+RECORD_INTO = HISTORIES / f"semantics-{len(SEMANTICS_PATCHES) + 1}"
 
 # Test sagas retry fast, so failures surface in milliseconds, not seconds.
 FAST_ATTEMPTS = 3
@@ -51,7 +56,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     parser.addoption(
         "--record-histories",
         action="store_true",
-        help="write each saga's workflow history to tests/interpreter/histories/",
+        help="write each saga's new workflow histories to tests/interpreter/histories/",
     )
 
 
@@ -153,7 +158,10 @@ class Runtime:
             history = json.loads((await handle.fetch_history()).to_json())
             name = self.test_name + (f"-{number}" if number else "")
             text = json.dumps(_without_stack_traces(history), indent=1)
-            (HISTORIES / f"{name}.json").write_text(text + "\n", encoding="utf-8")
+            target = RECORD_INTO / f"{name}.json"
+            if not target.exists():  # a recorded history is a contract: never rewritten
+                RECORD_INTO.mkdir(parents=True, exist_ok=True)
+                target.write_text(text + "\n", encoding="utf-8")
 
 
 def _without_stack_traces(value: Any) -> Any:

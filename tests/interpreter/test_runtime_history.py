@@ -23,7 +23,7 @@ from interpreter.dev.demo import DemoService
 from interpreter.worker._worker import workflow_runner
 from interpreter.workflow._saga import SagaWorkflow
 
-RECORDED = sorted(HISTORIES.glob("*.json"))
+RECORDED = sorted(HISTORIES.rglob("*.json"))
 
 
 async def test_each_step_adds_one_activity_and_one_workflow_task(
@@ -69,7 +69,7 @@ def test_there_are_recorded_histories_to_replay(request: pytest.FixtureRequest) 
     assert len(RECORDED) >= 10
 
 
-@pytest.mark.parametrize("path", RECORDED, ids=[path.stem for path in RECORDED])
+@pytest.mark.parametrize("path", RECORDED, ids=[str(path.relative_to(HISTORIES).with_suffix("")) for path in RECORDED])
 async def test_recorded_sagas_replay_on_the_current_code(path: Path) -> None:
     text = path.read_text(encoding="utf-8")
     history = WorkflowHistory.from_json(path.stem, json.loads(text))
