@@ -69,7 +69,9 @@ def test_there_are_recorded_histories_to_replay(request: pytest.FixtureRequest) 
     assert len(RECORDED) >= 10
 
 
-@pytest.mark.parametrize("path", RECORDED, ids=[str(path.relative_to(HISTORIES).with_suffix("")) for path in RECORDED])
+@pytest.mark.parametrize(
+    "path", RECORDED, ids=[str(path.relative_to(HISTORIES).with_suffix("")) for path in RECORDED]
+)
 async def test_recorded_sagas_replay_on_the_current_code(path: Path) -> None:
     text = path.read_text(encoding="utf-8")
     history = WorkflowHistory.from_json(path.stem, json.loads(text))
