@@ -71,13 +71,17 @@ def _handle(args: argparse.Namespace) -> int:
     if problem:
         print(f"Error: {problem}", file=sys.stderr)
         return ExitCode.USAGE
-    # The SDK logs each failed replay as a warning; the report below says it once, plainly.
-    logging.getLogger("temporalio").setLevel(logging.ERROR)
+    # The SDK logs each failed replay as a warning; the report says it once, plainly.
+    sdk_logger = logging.getLogger("temporalio")
+    level = sdk_logger.level
+    sdk_logger.setLevel(logging.ERROR)
     try:
         return asyncio.run(_from_server(args) if args.from_server else _from_files(args))
     except CommandError as error:
         print(f"Error: {error.message}", file=sys.stderr)
         return error.exit_code
+    finally:
+        sdk_logger.setLevel(level)
 
 
 def _usage_problem(args: argparse.Namespace) -> str | None:
