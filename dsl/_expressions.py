@@ -8,6 +8,15 @@ CEL is evaluated by `cel-expr-python` (the C++ reference implementation): no
 expression can reach the environment, files, clocks or randomness, and every
 expression terminates. Only the variables `input`, `saga`, `steps` and `response`
 exist; `references()` tells which steps an expression reads, for the checks.
+
+Map order. The C++ runtime keeps maps in hash tables seeded per process, so the order
+in which a map's keys are visited differs from one process to the next: `m.map(k, k)`
+could be `['a', 'b']` in one worker and `['b', 'a']` in the next, and a workflow that
+replays such a decision elsewhere would take another branch. Evaluation is therefore
+*ordered* by default: every macro (`all`, `exists`, `exists_one`, `map`, `filter`)
+over a map visits its keys in sorted order, and every map a value holds comes out with
+its keys sorted. `ordered=False` is the old evaluation, kept only for workflow runs
+recorded before it existed (semantics 1) so that they replay as they ran.
 """
 
 from __future__ import annotations
@@ -53,6 +62,13 @@ class ExpressionError(DslError):
 
 _env_lock = threading.Lock()
 
+MACROS = ("all", "exists", "exists_one", "map", "filter")
+"""CEL's macros that iterate over a list or over a map's keys."""
+_ORDERED = "__ordered__"
+"""The function ordered evaluation puts before every macro's range: a map becomes the
+list of its keys, sorted; a list stays as it is. Users cannot call it: validation
+compiles their text without it."""
+
 
 @cache
 def _env() -> Any:
@@ -65,9 +81,43 @@ def _env() -> Any:
         return cel.NewEnv(variables={name: dyn for name in VARIABLES})
 
 
+@cache
+def _ordered_env() -> Any:
+    _env()
+    with _env_lock:
+        from cel_expr_python import cel
+
+        dyn, keys = cel.Type.DYN, cel.Type.List(cel.Type.DYN)
+        overloads = [
+            cel.Overload(f"ordered_{name}", keys, [kind], is_member=True, impl=_ordered_range)
+            for name, kind in (("map", cel.Type.Map(dyn, dyn)), ("list", cel.Type.List(dyn)))
+        ]
+        return cel.NewEnv(
+            variables={name: dyn for name in VARIABLES},
+            functions=[cel.FunctionDecl(_ORDERED, overloads)],
+        )
+
+
+def _key_order(key: Any) -> tuple[str, Any]:
+    """Map keys are strings, ints, uints or bools: by type, then by value."""
+    return type(key).__name__, key
+
+
+def _ordered_range(value: Any) -> Any:
+    return sorted(value, key=_key_order) if isinstance(value, dict) else value
+
+
+def _sorted_maps(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {key: _sorted_maps(value[key]) for key in sorted(value, key=_key_order)}
+    if isinstance(value, list):
+        return [_sorted_maps(item) for item in value]
+    return value
+
+
 def load_runtime() -> None:
     """Load the CEL runtime now: a worker calls this before any workflow's sandbox does."""
-    _env()
+    _ordered_env()
 
 
 _CEL_POSITION = re.compile(r"ERROR: <input>:(\d+):(\d+): (.*?)(?:\n|$)")
@@ -179,8 +229,12 @@ class Expression:
         object.__setattr__(self, "refs", references(self.source))
         _program(self.source, self.offset)
 
-    def evaluate(self, context: Mapping[str, Any]) -> Any:
-        program = _program(self.source, self.offset)
+    def evaluate(self, context: Mapping[str, Any], *, ordered: bool = True) -> Any:
+        """The expression's value; `ordered`: see "Map order" in the module's docstring."""
+        if ordered:
+            program = _ordered_program(self.source, self.offset)
+        else:
+            program = _program(self.source, self.offset)
         data = {name: value for name, value in context.items() if name in self.refs.roots}
         try:
             value = program.eval(data=data)
@@ -189,11 +243,13 @@ class Expression:
         if value.type().name() == "ERROR":
             message = str(value.plain_value())
             raise ExpressionError(f"{self.source.strip()!r}: {_clean(message)}", self.offset)
-        return value.plain_value()
+        return _sorted_maps(value.plain_value()) if ordered else value.plain_value()
 
 
 def _clean(message: str) -> str:
     message = re.sub(r"^[A-Z_]+: ", "", message)
+    # A macro over something that is neither a list nor a map: say it as CEL does.
+    message = re.sub(rf"\(\w+\)\.{_ORDERED}\(\)", "<iter_range>", message)
     return message.replace('No value with name "', 'no value for "').lower()
 
 
@@ -209,6 +265,30 @@ def _program(source: str, offset: int) -> Any:
         raise ExpressionError(message, offset + inner) from None
 
 
+def with_ordered_ranges(source: str) -> str:
+    """`source` with `__ordered__()` put before each macro: `m.map(k, k)` becomes
+    `m.__ordered__().map(k, k)`. Member calls bind tightest, so the receiver, however
+    complex, is the range; string literals are tokens of their own and stay untouched."""
+    tokens = list(_TOKEN.finditer(source))
+    inserts = [
+        name.start()
+        for dot, name, paren in zip(tokens, tokens[1:], tokens[2:], strict=False)
+        if dot.group() == "."
+        and name.lastgroup == "ident"
+        and name.group() in MACROS
+        and paren.group() == "("
+    ]
+    for position in reversed(inserts):
+        source = f"{source[:position]}{_ORDERED}().{source[position:]}"
+    return source
+
+
+@lru_cache(maxsize=4096)
+def _ordered_program(source: str, offset: int) -> Any:
+    _program(source, offset)  # errors are reported on the text the user wrote
+    return _ordered_env().compile(with_ordered_ranges(source))
+
+
 @dataclass(frozen=True)
 class Template:
     """A compiled value: strings split into text and expressions, containers walked."""
@@ -218,8 +298,9 @@ class Template:
     def expressions(self) -> list[Expression]:
         return list(_walk_expressions(self.value))
 
-    def render(self, context: Mapping[str, Any]) -> Any:
-        return _render(self.value, context)
+    def render(self, context: Mapping[str, Any], *, ordered: bool = True) -> Any:
+        """The value with every expression evaluated; `ordered`: see `Expression`."""
+        return _render(self.value, context, ordered)
 
     @property
     def is_constant(self) -> bool:
@@ -312,16 +393,18 @@ def compile_condition(value: str | bool) -> Template:
     return compile_template(value)
 
 
-def evaluate_condition(condition: Template, context: Mapping[str, Any]) -> bool:
-    result = condition.render(context)
+def evaluate_condition(
+    condition: Template, context: Mapping[str, Any], *, ordered: bool = True
+) -> bool:
+    result = condition.render(context, ordered=ordered)
     if not isinstance(result, bool):
         raise ExpressionError(f"a condition must be true or false, not {result!r}")
     return result
 
 
-def render(value: Any, context: Mapping[str, Any]) -> Any:
+def render(value: Any, context: Mapping[str, Any], *, ordered: bool = True) -> Any:
     """Compile and render in one go (for values used once)."""
-    return compile_template(value).render(context)
+    return compile_template(value).render(context, ordered=ordered)
 
 
 def _walk_expressions(value: Any) -> Any:
@@ -337,20 +420,20 @@ def _walk_expressions(value: Any) -> Any:
             yield from _walk_expressions(item)
 
 
-def _render(value: Any, context: Mapping[str, Any]) -> Any:
+def _render(value: Any, context: Mapping[str, Any], ordered: bool) -> Any:
     if isinstance(value, Expression):
-        return value.evaluate(context)
+        return value.evaluate(context, ordered=ordered)
     if isinstance(value, _Interpolated):
-        return "".join(_as_text(part, context) for part in value.parts)
+        return "".join(_as_text(part, context, ordered) for part in value.parts)
     if isinstance(value, dict):
-        return {key: _render(item, context) for key, item in value.items()}
+        return {key: _render(item, context, ordered) for key, item in value.items()}
     if isinstance(value, list):
-        return [_render(item, context) for item in value]
+        return [_render(item, context, ordered) for item in value]
     return value
 
 
-def _as_text(part: str | Expression, context: Mapping[str, Any]) -> str:
+def _as_text(part: str | Expression, context: Mapping[str, Any], ordered: bool) -> str:
     if isinstance(part, str):
         return part
-    value = part.evaluate(context)
+    value = part.evaluate(context, ordered=ordered)
     return value if isinstance(value, str) else json.dumps(value, separators=(",", ":"))

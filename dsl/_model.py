@@ -383,15 +383,39 @@ class EffectiveRequest:
     expect: tuple[int | str, ...]
 
 
-_BUILTIN_ACTION_RETRY = Retry(
-    max_attempts=5,
-    initial_interval=timedelta(seconds=1),
-    backoff=2.0,
-    max_interval=timedelta(seconds=30),
-    on_status=list(DEFAULT_RETRY_STATUSES),
-)
-_BUILTIN_COMPENSATION_RETRY = Retry(max_attempts=0, max_interval=timedelta(minutes=1))
-BUILTIN_TIMEOUT = timedelta(seconds=30)
+@dataclass(frozen=True)
+class BuiltinDefaults:
+    """What a request gets when neither it nor the saga's `defaults` say otherwise."""
+
+    timeout: timedelta
+    action_retry: Retry
+    compensation_retry: Retry
+    """Laid over `action_retry` for compensations."""
+
+
+BUILTIN_DEFAULTS: dict[int, BuiltinDefaults] = {
+    1: BuiltinDefaults(
+        timeout=timedelta(seconds=30),
+        action_retry=Retry(
+            max_attempts=5,
+            initial_interval=timedelta(seconds=1),
+            backoff=2.0,
+            max_interval=timedelta(seconds=30),
+            on_status=list(DEFAULT_RETRY_STATUSES),
+        ),
+        compensation_retry=Retry(max_attempts=0, max_interval=timedelta(minutes=1)),
+    ),
+}
+"""The built-in defaults by the semantics version of the run that uses them (see the
+workflow's SEMANTICS_PATCHES): a version without an entry uses the newest entry before
+it. A running saga keeps the defaults it started with across upgrades, so an entry is
+never changed: a release that changes a default adds an entry for its new version."""
+
+
+def builtin_defaults(semantics: int | None = None) -> BuiltinDefaults:
+    """The built-in defaults for runs of a semantics version; None: the newest."""
+    versions = [v for v in BUILTIN_DEFAULTS if semantics is None or v <= semantics]
+    return BUILTIN_DEFAULTS[max(versions, default=min(BUILTIN_DEFAULTS))]
 
 
 def _merge_retry(*layers: Retry | None) -> EffectiveRetry:
@@ -411,15 +435,21 @@ def _merge_retry(*layers: Retry | None) -> EffectiveRetry:
 
 
 def effective_request(
-    saga: Saga, request: Request, kind: Literal["action", "compensation"]
+    saga: Saga,
+    request: Request,
+    kind: Literal["action", "compensation"],
+    *,
+    semantics: int | None = None,
 ) -> EffectiveRequest:
-    """Merge built-in defaults, the saga's `defaults` and the request's own keys."""
+    """Merge built-in defaults (those of the run's semantics version, None: the newest),
+    the saga's `defaults` and the request's own keys."""
+    builtin = builtin_defaults(semantics)
     defaults = saga.defaults or Defaults()
     comp = defaults.compensation or CompensationDefaults()
-    retry_layers: list[Retry | None] = [_BUILTIN_ACTION_RETRY]
-    timeouts = [BUILTIN_TIMEOUT, defaults.timeout]
+    retry_layers: list[Retry | None] = [builtin.action_retry]
+    timeouts = [builtin.timeout, defaults.timeout]
     if kind == "compensation":
-        retry_layers += [_BUILTIN_COMPENSATION_RETRY, defaults.retry, comp.retry]
+        retry_layers += [builtin.compensation_retry, defaults.retry, comp.retry]
         timeouts.append(comp.timeout)
     else:
         retry_layers.append(defaults.retry)

@@ -2,7 +2,8 @@
 
 Subcommands register themselves from two modules: `interpreter.cli._validate` (validate, schema,
 graph: no Temporal import, so `saga validate` starts fast) and `interpreter.cli._runtime`
-(run, status, worker, dev, ...: imported only when one of them is used).
+(run, status, worker, dev, ...: imported only when one of them is used), and
+`interpreter.cli._replay` (replay).
 """
 
 from __future__ import annotations
@@ -31,6 +32,9 @@ def build_parser(command: str | None) -> argparse.ArgumentParser:
         from interpreter.cli import _runtime as runtime_commands
 
         runtime_commands.register(sub)
+        from interpreter.cli import _replay as replay_command
+
+        replay_command.register(sub)
     return parser
 
 

@@ -5,6 +5,10 @@ read is known in the workflow except `response`, so the
 workflow renders the url, query, headers, body and idempotency key here, and ships the
 `success` and `output` templates uncompiled with just the variables they read. Secrets
 stay names: only the activity resolves them.
+
+`semantics` is the run's semantics version (see `SagaWorkflow`): it picks the built-in
+defaults and whether expressions are evaluated with maps in sorted order (2 and later)
+or as runs recorded before that evaluated them (1). None means the newest.
 """
 
 from __future__ import annotations
@@ -49,40 +53,43 @@ def default_idempotency_key(saga_id: str, step: str, kind: Kind) -> str:
 
 
 def build_call(
-    saga: Saga, step: Step, kind: Kind, context: Mapping[str, Any]
+    saga: Saga, step: Step, kind: Kind, context: Mapping[str, Any], *, semantics: int | None = None
 ) -> tuple[HttpCall, EffectiveRequest]:
     """The rendered call and its effective settings; raises ExpressionError."""
     request = request_of(step, kind)
     assert request is not None, f"step {step.name!r} has no {kind}"
-    effective = effective_request(saga, request, kind)
+    effective = effective_request(saga, request, kind, semantics=semantics)
+    ordered = semantics is None or semantics >= 2
     call = HttpCall(
         saga_id=context["saga"]["id"],
         step=step.name,
         kind=kind,
         method=request.method,
         service=request.service,
-        base_url=_base_url(saga, request, context),
-        path=_text(compile_template(request.path or "").render(context)),
-        query=_strings(request.query or {}, context),
+        base_url=_base_url(saga, request, context, ordered),
+        path=_text(compile_template(request.path or "").render(context, ordered=ordered)),
+        query=_strings(request.query or {}, context, ordered),
         expect=list(effective.expect),
         retry_on_status=list(effective.retry.on_status),
         timeout_seconds=effective.timeout.total_seconds(),
     )
-    _add_headers(call, saga, request, context)
-    _add_body(call, request, context)
+    _add_headers(call, saga, request, context, ordered)
+    _add_body(call, request, context, ordered)
     _add_response_templates(call, request, step if kind == "action" else None, context)
-    call.idempotency_key = _idempotency_key(request, call, context)
+    call.idempotency_key = _idempotency_key(request, call, context, ordered)
     return call, effective
 
 
-def _base_url(saga: Saga, request: Request, context: Mapping[str, Any]) -> str:
+def _base_url(saga: Saga, request: Request, context: Mapping[str, Any], ordered: bool) -> str:
     if request.service is not None:
         services = saga.services or {}
         return services[request.service].url
-    return _text(compile_template(request.url).render(context))
+    return _text(compile_template(request.url).render(context, ordered=ordered))
 
 
-def _add_headers(call: HttpCall, saga: Saga, request: Request, context: Mapping[str, Any]) -> None:
+def _add_headers(
+    call: HttpCall, saga: Saga, request: Request, context: Mapping[str, Any], ordered: bool
+) -> None:
     service = (saga.services or {}).get(request.service or "")
     layers = [service.headers if service else None, request.headers]
     for layer in layers:
@@ -91,11 +98,11 @@ def _add_headers(call: HttpCall, saga: Saga, request: Request, context: Mapping[
             if isinstance(value, Secret):
                 call.secret_headers[name] = value.secret
             else:
-                call.headers[name] = _text(compile_template(value).render(context))
+                call.headers[name] = _text(compile_template(value).render(context, ordered=ordered))
     if isinstance(request.auth, BearerAuth):
         call.auth = {"bearer": request.auth.bearer.secret}
     elif isinstance(request.auth, BasicAuth):
-        username = compile_template(request.auth.basic.username).render(context)
+        username = compile_template(request.auth.basic.username).render(context, ordered=ordered)
         password = request.auth.basic.password.secret
         call.auth = {"basic": {"username": _text(username), "password": password}}
 
@@ -107,12 +114,12 @@ def _drop_header(call: HttpCall, name: str) -> None:
             del headers[existing]
 
 
-def _add_body(call: HttpCall, request: Request, context: Mapping[str, Any]) -> None:
+def _add_body(call: HttpCall, request: Request, context: Mapping[str, Any], ordered: bool) -> None:
     if request.json_body is not None:
-        call.json_body = compile_template(request.json_body).render(context)
+        call.json_body = compile_template(request.json_body).render(context, ordered=ordered)
         call.has_json = True
     elif request.body is not None:
-        call.body = _text(compile_template(request.body).render(context))
+        call.body = _text(compile_template(request.body).render(context, ordered=ordered))
         call.content_type = request.content_type or "text/plain; charset=utf-8"
 
 
@@ -146,16 +153,23 @@ def _variables_read(templates: Iterable[Template], context: Mapping[str, Any]) -
     return variables
 
 
-def _idempotency_key(request: Request, call: HttpCall, context: Mapping[str, Any]) -> str | None:
+def _idempotency_key(
+    request: Request, call: HttpCall, context: Mapping[str, Any], ordered: bool
+) -> str | None:
     if request.idempotency_key is False:
         return None
     if request.idempotency_key is None:
         return default_idempotency_key(call.saga_id, call.step, call.kind)  # type: ignore[arg-type]
-    return _text(compile_template(request.idempotency_key).render(context))
+    return _text(compile_template(request.idempotency_key).render(context, ordered=ordered))
 
 
-def _strings(values: Mapping[str, str], context: Mapping[str, Any]) -> dict[str, str]:
-    return {key: _text(compile_template(value).render(context)) for key, value in values.items()}
+def _strings(
+    values: Mapping[str, str], context: Mapping[str, Any], ordered: bool
+) -> dict[str, str]:
+    return {
+        key: _text(compile_template(value).render(context, ordered=ordered))
+        for key, value in values.items()
+    }
 
 
 def _text(value: Any) -> str:

@@ -255,7 +255,9 @@ class SagaWorkflow:
         if step.when is None:
             return True
         try:
-            wanted = evaluate_condition(compile_condition(step.when), self._context(saga))
+            wanted = evaluate_condition(
+                compile_condition(step.when), self._context(saga), ordered=self._semantics >= 2
+            )
         except ExpressionError as error:
             self._step_failed(step.name, f"when: {error.message}")
             return False
@@ -269,7 +271,9 @@ class SagaWorkflow:
         report.started_at = _now()
         call: HttpCall | None = None
         try:
-            call, effective = build_call(saga, step, "action", self._context(saga))
+            call, effective = build_call(
+                saga, step, "action", self._context(saga), semantics=self._semantics
+            )
             result = await self._execute(call, effective, forever=self._committed)
         except ExpressionError as error:
             self._step_failed(step.name, error.message)
@@ -305,7 +309,9 @@ class SagaWorkflow:
 
     async def _complete(self, saga: Saga) -> Any:
         if saga.output is not None:
-            output = compile_template(saga.output).render(self._context(saga))
+            output = compile_template(saga.output).render(
+                self._context(saga), ordered=self._semantics >= 2
+            )
         else:
             output = {name: self._outputs[name] for name in self._steps if name in self._outputs}
         size = len(json.dumps(output, separators=(",", ":")).encode())
@@ -348,7 +354,9 @@ class SagaWorkflow:
         _move(report, StepStatus.COMPENSATING)
         call: HttpCall | None = None
         try:
-            call, effective = build_call(saga, step, "compensation", self._context(saga))
+            call, effective = build_call(
+                saga, step, "compensation", self._context(saga), semantics=self._semantics
+            )
             result = await self._execute(call, effective)
         except ExpressionError as error:
             report.compensation_error = error.message
