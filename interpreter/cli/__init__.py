@@ -33,8 +33,10 @@ def build_parser(command: str | None) -> argparse.ArgumentParser:
 
         runtime_commands.register(sub)
         from interpreter.cli import _replay as replay_command
+        from interpreter.cli import _serve
 
         replay_command.register(sub)
+        _serve.register(sub)
     return parser
 
 

@@ -5,16 +5,32 @@ What the command line (and any Python program) uses to talk to a Temporal cluste
     _connection.py  settings the way Temporal's own tools read them; connect; errors
     _prepare.py     a saga file and an input, validated and frozen into a run's argument
     _runs.py        start, follow, report, result, cancel, resume, list
+    _catalogue.py   the saga files under some folders, by name, re-read when they change
+    _api.py         SagaClient: all of the above as one object (used by `saga serve`)
 
 Exceptions::
 
     CommandError             a request failed in a way the user can act on; has exit_code
     ├── CannotReachTemporal  no Temporal server answered (exit code 5)
-    └── ConfigurationError   the connection settings cannot be loaded (exit code 2)
+    ├── ConfigurationError   the connection settings cannot be loaded (exit code 2)
+    ├── SagaNotFound         no saga of that name in the catalogue
+    ├── RunNotFound          no saga run with that id
+    ├── RunConflict          the run's state, or an id already used, refuses the request
+    └── RequestRefused       the saga refused the request
 """
 
 from __future__ import annotations
 
+from interpreter.client._api import (
+    RequestRefused,
+    RunConflict,
+    RunNotFound,
+    RunResult,
+    SagaClient,
+    SagaNotFound,
+    StartedRun,
+)
+from interpreter.client._catalogue import Catalogue, CatalogueEntry
 from interpreter.client._connection import (
     CannotReachTemporal,
     CommandError,
@@ -43,13 +59,22 @@ from interpreter.client._runs import (
 
 __all__ = [
     "CannotReachTemporal",
+    "Catalogue",
+    "CatalogueEntry",
     "CommandError",
     "ConfigurationError",
     "ConnectionSettings",
     "Outcome",
     "Prepared",
+    "RequestRefused",
+    "RunConflict",
     "RunInput",
+    "RunNotFound",
+    "RunResult",
     "RunSummary",
+    "SagaClient",
+    "SagaNotFound",
+    "StartedRun",
     "cancel_saga",
     "connect",
     "default_address",

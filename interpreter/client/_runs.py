@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import hashlib
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -33,6 +34,7 @@ from temporalio.common import (
 from temporalio.exceptions import ApplicationError, WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
 
+from dsl import canonical_json
 from interpreter.client._connection import CannotReachTemporal, CommandError, short_reason
 from interpreter.contract import (
     ERROR_TYPES,
@@ -52,12 +54,14 @@ from interpreter.exit_codes import ExitCode
 
 __all__ = [
     "MEMO_DEFINITION_HASH",
+    "MEMO_INPUT_HASH",
     "MEMO_SAGA_NAME",
     "Outcome",
     "RunSummary",
     "cancel_saga",
     "describe",
     "follow",
+    "input_hash",
     "list_runs",
     "query_report",
     "resume_saga",
@@ -70,6 +74,8 @@ __all__ = [
 
 MEMO_SAGA_NAME = "saga_name"
 MEMO_DEFINITION_HASH = "definition_hash"
+MEMO_INPUT_HASH = "input_hash"
+"""sha256 of the input's canonical JSON: a repeated start (same id) is recognised by it."""
 POLL_INTERVAL = 0.5
 QUERY_TIMEOUT = timedelta(seconds=5)
 
@@ -123,7 +129,11 @@ async def start_saga(
             run_input,
             id=saga_id,
             task_queue=task_queue,
-            memo={MEMO_SAGA_NAME: name, MEMO_DEFINITION_HASH: run_input.definition_hash},
+            memo={
+                MEMO_SAGA_NAME: name,
+                MEMO_DEFINITION_HASH: run_input.definition_hash,
+                MEMO_INPUT_HASH: input_hash(run_input.input),
+            },
             search_attributes=attributes,
             static_summary=f"saga {name}",
             # An id names one transaction: its default idempotency keys derive from it, so a
@@ -135,6 +145,11 @@ async def start_saga(
             f"a saga with id {saga_id!r} already exists (running or finished); "
             "an id names one transaction, so choose another"
         ) from err
+
+
+def input_hash(value: Any) -> str:
+    """sha256 (hex) of a run's input as canonical JSON."""
+    return hashlib.sha256(canonical_json(value).encode("utf-8")).hexdigest()
 
 
 async def worker_is_polling(client: Client, task_queue: str) -> bool:
