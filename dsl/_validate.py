@@ -32,6 +32,7 @@ __all__ = [
     "check_document",
     "check_text",
     "definition_snapshot",
+    "input_problems",
     "load_and_check",
     "load_input",
     "load_input_text",
@@ -157,10 +158,30 @@ def validate_input(
     if validator is None:
         return [Diagnostic(path, 1, 1, "error", f"the saga's input schema is invalid: {problem}")]
     try:
-        return jsonschema_diagnostics(located, validator.iter_errors(value))
+        errors = list(validator.iter_errors(value))
     except Exception as error:  # unresolvable $ref and the like, found only while validating
         message = f"cannot check the input against the saga's input schema: {error}"
         return [Diagnostic(path, 1, 1, "error", message)]
+    found = jsonschema_diagnostics(located, errors)
+    if errors and not any(d.is_error for d in found):
+        # The explanations may fold an error into a "did you mean" that another rule
+        # gives; whatever they show, an input with errors is never accepted.
+        found += [Diagnostic(path, 1, 1, "error", _plain(error)) for error in errors]
+    return found
+
+
+def input_problems(saga: Saga, value: Any) -> list[str]:
+    """Where a run's input does not fit the saga's `input` schema, one message each.
+
+    The same judgement as `validate_input` (JSON Schema 2020-12, formats asserted),
+    without positions: what the workflow checks before its first step.
+    """
+    return [d.message for d in validate_input(saga, value) if d.is_error]
+
+
+def _plain(error: Any) -> str:
+    where = "".join(f"[{part!r}]" for part in error.absolute_path)
+    return f"input{where}: {error.message}"
 
 
 # --- the definition snapshot sent with each run -------------------------------------

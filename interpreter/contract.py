@@ -49,6 +49,8 @@ class SagaStatus(StrEnum):
     COMPLETED = "COMPLETED"
     COMPENSATED = "COMPENSATED"
     COMPENSATION_FAILED = "COMPENSATION_FAILED"
+    INCOMPLETE = "INCOMPLETE"
+    """Committed past the pivot, a later step failed for good (nothing is undone)."""
 
 
 class StepStatus(StrEnum):
@@ -68,6 +70,7 @@ class StepStatus(StrEnum):
 ERROR_TYPES = {
     SagaStatus.COMPENSATED: "SagaCompensated",
     SagaStatus.COMPENSATION_FAILED: "SagaCompensationFailed",
+    SagaStatus.INCOMPLETE: "SagaIncomplete",
 }
 INVALID_INPUT_ERROR = "SagaInvalidInput"
 INVALID_DEFINITION_ERROR = "SagaInvalidDefinition"
@@ -108,7 +111,11 @@ class StepReport:
     finished_at: str | None = None
     compensated_at: str | None = None
     compensation_skipped: bool = False
-    """True when an operator skipped the failed compensation (`saga resume --skip`)."""
+    """True when an operator skipped the failed compensation (`saga resume --skip`), or
+    gave up on a step that failed after the pivot."""
+    outcome_uncertain: bool = False
+    """True when the action's request may have taken effect but no answer said whether it
+    did (a timeout, a connection lost after sending) and resending it did not tell."""
     transitions: list[StepTransition] = field(default_factory=list)
     """Every status the step entered, in order, with its time (PENDING is not listed)."""
 
@@ -125,7 +132,15 @@ class SagaReport:
     steps: list[StepReport] = field(default_factory=list)
     output: Any = None
     compensation_failures: list[str] = field(default_factory=list)
-    """One line per compensation that failed for good: 'step: error'."""
+    """One line per compensation that failed for good: 'step: error'. A step whose action
+    may have taken effect but whose outcome could not be learned, and whose compensation
+    needs the action's output, is listed here too: 'step: outcome uncertain: ...'."""
+    forward_failures: list[str] = field(default_factory=list)
+    """One line per step that failed for good after the saga was committed by its pivot
+    ('step: error'): it is not undone, a person must finish it (INCOMPLETE)."""
+    notes: list[str] = field(default_factory=list)
+    """What the run decided that a reader could not guess from the statuses: a cancel or
+    timeout ignored because the pivot had succeeded, an uncertain outcome resolved."""
     started_at: str | None = None
     finished_at: str | None = None
 

@@ -82,6 +82,7 @@ QUERY_TIMEOUT = timedelta(seconds=5)
 _EXIT_BY_ERROR_TYPE = {
     ERROR_TYPES[SagaStatus.COMPENSATED]: ExitCode.COMPENSATED,
     ERROR_TYPES[SagaStatus.COMPENSATION_FAILED]: ExitCode.NEEDS_ATTENTION,
+    ERROR_TYPES[SagaStatus.INCOMPLETE]: ExitCode.NEEDS_ATTENTION,
     INVALID_INPUT_ERROR: ExitCode.INVALID,
     INVALID_DEFINITION_ERROR: ExitCode.INVALID,
 }
@@ -326,7 +327,11 @@ async def list_runs(client: Client, limit: int) -> list[RunSummary]:
     return runs
 
 
-_ENDED = {SagaStatus.COMPENSATED.value, SagaStatus.COMPENSATION_FAILED.value}
+_ENDED = {
+    SagaStatus.COMPENSATED.value,
+    SagaStatus.COMPENSATION_FAILED.value,
+    SagaStatus.INCOMPLETE.value,
+}
 
 
 def _list_status(temporal: WorkflowExecutionStatus | None, saga: str | None) -> str:

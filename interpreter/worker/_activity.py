@@ -181,6 +181,10 @@ class _Exchange:
                 return await self._exchange(http)
         except TimeoutError:
             self.fail(f"{self._what()}: no response within {timeout:g}s", "HttpConnection", True)
+        except httpx.ConnectError as error:
+            self.sent = False  # no connection was made: nothing reached the service
+            reason = str(error) or type(error).__name__
+            self.fail(f"{self._what()}: {reason}", "HttpConnection", retry=True)
         except httpx.HTTPError as error:
             reason = str(error) or type(error).__name__
             self.fail(f"{self._what()}: {reason}", "HttpConnection", retry=True)

@@ -40,9 +40,11 @@ with workflow.unsafe.imports_passed_through():
         Step,
         compile_condition,
         compile_template,
+        effective_request,
         evaluate_condition,
         format_duration,
     )
+    from dsl import input_problems as dsl_input_problems
     from interpreter.contract import (
         ACTIVITY_NAME,
         ERROR_TYPES,
@@ -68,6 +70,8 @@ with workflow.unsafe.imports_passed_through():
         attempts_of,
         describe,
         input_problems,
+        may_have_landed,
+        reads_own_output,
         summary,
         was_sent,
     )
@@ -85,6 +89,10 @@ NAME_KEY = SearchAttributeKey.for_keyword(SEARCH_ATTRIBUTE_NAME)
 STATUS_KEY = SearchAttributeKey.for_keyword(SEARCH_ATTRIBUTE_STATUS)
 UNDOABLE_FAILURES = (StepStatus.FAILED, StepStatus.CANCELLED)
 FINISHED = (StepStatus.SUCCEEDED, StepStatus.SKIPPED)
+ACTION_ENDS = (StepStatus.SUCCEEDED, StepStatus.FAILED, StepStatus.CANCELLED)
+RESOLUTION_ATTEMPTS = 5
+"""The most attempts a resolution makes when its action retries without limit: the
+decision to compensate waits for it, so it must end."""
 INTERRUPTS = ("cancel", "timeout")
 SEMANTICS_PATCHES = ("saga-semantics-2",)
 """One `workflow.patched` id per release that changed what the workflow does, oldest
@@ -122,6 +130,11 @@ class SagaWorkflow:
         self._committed = False
         self._rounds = 0
         self._resume: ResumeRequest | None = None
+        self._held: tuple[str, str, bool] | None = None
+        """A cancel or timeout waiting for the pivot in flight (semantics 2): its reason, its
+        message, and whether it came before anything else stopped the saga."""
+        self._unsure: dict[str, HttpCall] = {}
+        """Actions whose outcome is uncertain (semantics 2), with the request as it was sent."""
         self._semantics = 1
         """Which behaviour this run has: see SEMANTICS_PATCHES."""
 
@@ -137,13 +150,21 @@ class SagaWorkflow:
             # Every step took effect after all (the last answered while the cancel was
             # waiting for them): the transaction is done and the cancel came too late.
             workflow.logger.warning("every step finished: %s ignored", self._report.reason)
+            if self._semantics >= 2:
+                self._report.notes.append(
+                    f"{self._report.reason} ignored: every step had taken effect by then"
+                )
             self._report.reason = self._report.error = self._report.failed_step = None
         if self._report.reason is None:
             try:
                 return await self._complete(saga)
             except ExpressionError as error:
                 self._stopped("failure", f"output: {error.message}")
-        if self._committed:
+        if self._committed and self._semantics >= 2:
+            output = await self._finish_committed(saga)
+            if self._report.reason is None:
+                return output
+        elif self._committed:
             self._refresh_failures()  # past the pivot nothing is undone: failures need a person
         else:
             await _shielded(self._compensate(saga, self._to_undo(saga)))
@@ -158,19 +179,22 @@ class SagaWorkflow:
     def resume(self, request: ResumeRequest) -> SagaReport:
         self._resume = request
         # Leaving PARKED at once makes the validator refuse a second resume meanwhile.
-        self._set_status(SagaStatus.COMPENSATING)
+        forward = self._parks_forward()
+        self._set_status(SagaStatus.RUNNING if forward else SagaStatus.COMPENSATING)
         return self._report
 
     @resume.validator
     def _validate_resume(self, request: ResumeRequest) -> None:
         if self._report.status != SagaStatus.PARKED:
             raise ValueError(f"saga {self._report.saga_id!r} is {self._report.status}, not PARKED")
-        failed = self._failed_compensations()
+        forward = self._parks_forward()
+        failed = self._failed_forward() if forward else self._failed_compensations()
         for name in request.skip:
             if name not in self._steps:
-                raise ValueError(
-                    f"unknown step {name!r}; failed compensations: {', '.join(failed)}"
-                )
+                what = "failed steps" if forward else "failed compensations"
+                raise ValueError(f"unknown step {name!r}; {what}: {', '.join(failed)}")
+            if name not in failed and forward:
+                raise ValueError(f"step {name!r} has not failed: nothing to give up")
             if name not in failed:
                 raise ValueError(f"step {name!r} has no failed compensation to skip")
         if not request.retry and not request.skip:
@@ -181,7 +205,10 @@ class SagaWorkflow:
     def _checked(self) -> Saga:
         if self._saga is None:
             self._reject(INVALID_DEFINITION_ERROR, "invalid_definition", self._definition_problem)
-        problems = input_problems(self._saga.input, self._input)
+        if self._semantics >= 2:  # the same judgement as `saga validate` and `saga run`
+            problems = dsl_input_problems(self._saga, self._input)
+        else:
+            problems = input_problems(self._saga.input, self._input)
         if problems:
             self._reject(INVALID_INPUT_ERROR, "invalid_input", "; ".join(problems))
         return self._saga
@@ -193,8 +220,10 @@ class SagaWorkflow:
 
     # --- forward ----------------------------------------------------------------------
 
-    async def _forward(self, saga: Saga) -> None:
-        deadline = asyncio.create_task(self._expire(saga, saga.timeout)) if saga.timeout else None
+    async def _forward(self, saga: Saga, *, first: bool = True) -> None:
+        deadline = None
+        if first and saga.timeout is not None:  # a retry past the pivot has no deadline
+            deadline = asyncio.create_task(self._expire(saga, saga.timeout))
         while True:
             if self._report.reason is None:
                 self._start_ready(saga)
@@ -225,11 +254,42 @@ class SagaWorkflow:
         await workflow.wait_condition(lambda: True)
         if self._committed:
             workflow.logger.warning("saga is past its pivot: %s ignored, going forward", reason)
+            if self._semantics >= 2:
+                self._report.notes.append(f"{reason} ignored: the pivot had already succeeded")
+            return
+        if self._semantics >= 2 and self._pivot_in_flight():
+            # The pivot's outcome decides (see _release): cancelling it could leave it
+            # applied with nothing after it. Steps in flight beside it finish too; none
+            # starts meanwhile.
+            if self._held is None:
+                self._held = (reason, message, self._report.reason is None)
             return
         if self._report.reason is None:
             self._stopped(reason, message)
         for task in self._running.values():
             if not task.done():
+                task.cancel()
+
+    def _pivot_in_flight(self) -> bool:
+        assert self._saga is not None
+        saga = self._saga
+        return any(saga.step(n).pivot for n, t in self._running.items() if not t.done())
+
+    def _release(self, pivot: str) -> None:
+        """The pivot a cancel or timeout waited for has ended: forward if it succeeded,
+        else the interrupt takes effect now."""
+        assert self._held is not None
+        (reason, message, first), self._held = self._held, None
+        if self._committed:
+            self._report.notes.append(
+                f"{reason} arrived while the pivot {pivot!r} was in flight; the pivot "
+                "succeeded, so the saga went forward"
+            )
+            return
+        if first:  # nothing had stopped the saga before the interrupt: it is the reason
+            self._stopped(reason, message)
+        for name, task in self._running.items():
+            if name != pivot and not task.done():
                 task.cancel()
 
     def _reap(self) -> None:
@@ -240,7 +300,7 @@ class SagaWorkflow:
 
     def _start_ready(self, saga: Saga) -> None:
         progressed = True
-        while progressed and self._report.reason is None:
+        while progressed and self._report.reason is None and self._held is None:
             progressed = False
             for name in ready_steps(saga, {n: r.status for n, r in self._steps.items()}):
                 progressed = True
@@ -281,6 +341,8 @@ class SagaWorkflow:
             report.attempts = attempts_of(error)
             if was_sent(error):
                 self._sent.add(step.name)
+            if call is not None and may_have_landed(error):
+                self._uncertain(step.name, call)
             if isinstance(error.cause, CancelledError):
                 _move(report, StepStatus.CANCELLED)
             else:
@@ -289,6 +351,7 @@ class SagaWorkflow:
             _move(report, StepStatus.CANCELLED)
             if call is not None:  # the request may have gone out: undo it if asked to
                 self._sent.add(step.name)
+                self._uncertain(step.name, call)
         else:
             self._sent.add(step.name)
             self._outputs[step.name] = result.output
@@ -297,6 +360,15 @@ class SagaWorkflow:
             self._committed = self._committed or step.pivot
         # Not in a `finally`: when a worker evicts the run, nothing more may happen here.
         report.finished_at = _now()
+        if step.pivot and self._held is not None:
+            self._release(step.name)
+
+    def _uncertain(self, name: str, call: HttpCall) -> None:
+        """The action may have taken effect though no answer said so (semantics 2): it
+        is never taken as "not applied" (see _resolve)."""
+        if self._semantics >= 2:
+            self._unsure[name] = call
+            self._steps[name].outcome_uncertain = True
 
     def _step_failed(self, name: str, message: str) -> None:
         _move(self._steps[name], StepStatus.FAILED)
@@ -331,7 +403,9 @@ class SagaWorkflow:
         def needs_undo(step: Step) -> bool:
             status = self._steps[step.name].status
             attempted = step.compensate_on == "attempt" and step.name in self._sent
-            return status == StepStatus.SUCCEEDED or (attempted and status in UNDOABLE_FAILURES)
+            unsure = step.name in self._unsure  # semantics 2 only
+            undoable = (attempted or unsure) and status in UNDOABLE_FAILURES
+            return status == StepStatus.SUCCEEDED or undoable
 
         return [s.name for s in saga.steps if request_of(s, "compensation") and needs_undo(s)]
 
@@ -351,12 +425,23 @@ class SagaWorkflow:
     async def _undo_step(self, saga: Saga, step: Step) -> None:
         report = self._steps[step.name]
         report.compensation_error = None
-        _move(report, StepStatus.COMPENSATING)
+        if self._semantics < 2:
+            _move(report, StepStatus.COMPENSATING)
+        elif step.name in self._unsure and step.compensate_on == "success":
+            await self._resolve(saga, step)
+            if step.name in self._unsure and reads_own_output(step):
+                self._undecidable(step)
+                return
         call: HttpCall | None = None
         try:
+            # Rendered before COMPENSATING (semantics 2), so `steps.<self>.status` reads
+            # how the action ended: what a `compensate_on: attempt` compensation needs.
+            context = self._context(saga, own=step.name)
             call, effective = build_call(
-                saga, step, "compensation", self._context(saga), semantics=self._semantics
+                saga, step, "compensation", context, semantics=self._semantics
             )
+            if self._semantics >= 2:
+                _move(report, StepStatus.COMPENSATING)
             result = await self._execute(call, effective)
         except ExpressionError as error:
             report.compensation_error = error.message
@@ -369,6 +454,40 @@ class SagaWorkflow:
             report.compensation_attempts += result.attempt
             report.compensated_at = _now()
             _move(report, StepStatus.COMPENSATED)
+
+    async def _resolve(self, saga: Saga, step: Step) -> None:
+        """Learn an uncertain action's outcome by sending the same request again, with the
+        same Idempotency-Key: a service that applied it answers as it did the first time.
+        Without a key a second request could apply twice, so none is sent."""
+        call, report = self._unsure[step.name], self._steps[step.name]
+        if call.idempotency_key is None:
+            return
+        effective = effective_request(saga, step.action, "action")
+        try:
+            result = await self._execute(call, effective, resolution=True)
+        except ActivityError as error:
+            report.last_error = f"{report.last_error}; resent: {describe(error, call)}"
+            return
+        del self._unsure[step.name]
+        report.outcome_uncertain = False
+        self._outputs[step.name] = result.output
+        _move(report, StepStatus.SUCCEEDED)
+        self._report.notes.append(
+            f"{step.name}: its outcome was uncertain; resent with its Idempotency-Key it "
+            "succeeded, so it was undone like any step that succeeded"
+        )
+
+    def _undecidable(self, step: Step) -> None:
+        report = self._steps[step.name]
+        keyless = self._unsure[step.name].idempotency_key is None
+        how = (
+            "it has no Idempotency-Key to resend it safely" if keyless else "resending did not tell"
+        )
+        report.compensation_error = (
+            f"outcome uncertain: the action may have taken effect ({report.last_error}); "
+            f"{how}, and its compensation needs the action's output"
+        )
+        _move(report, StepStatus.COMPENSATION_FAILED)
 
     async def _park_while_failed(self, saga: Saga) -> None:
         while self._failed_compensations() and saga.on_compensation_failure == "park":
@@ -393,15 +512,81 @@ class SagaWorkflow:
         ]
 
     def _refresh_failures(self) -> None:
-        self._report.compensation_failures = [
-            f"{r.name}: failed after the pivot (not compensated): {r.last_error}"
-            for r in self._report.steps
-            if self._committed and r.status == StepStatus.FAILED
-        ] + [f"{n}: {self._steps[n].compensation_error}" for n in self._failed_compensations()]
+        compensations = [
+            f"{n}: {self._steps[n].compensation_error}" for n in self._failed_compensations()
+        ]
+        after_pivot = [
+            r for r in self._report.steps if self._committed and r.status == StepStatus.FAILED
+        ]
+        if self._semantics < 2:
+            self._report.compensation_failures = [
+                f"{r.name}: failed after the pivot (not compensated): {r.last_error}"
+                for r in after_pivot
+            ] + compensations
+            return
+        self._report.compensation_failures = compensations
+        self._report.forward_failures = [
+            f"{r.name}: {r.last_error}"
+            + (" (given up by an operator)" if r.compensation_skipped else "")
+            for r in after_pivot
+        ]
+        if self._committed and self._report.reason == "failure" and not self._report.failed_step:
+            self._report.forward_failures.append(str(self._report.error))  # the saga's output
+
+    # --- past the pivot (semantics 2) -------------------------------------------------
+
+    def _parks_forward(self) -> bool:
+        """Whether a park waits on forward steps (past the pivot), not on compensations."""
+        return self._committed and self._semantics >= 2
+
+    def _failed_forward(self) -> list[str]:
+        return [
+            report.name
+            for report in self._report.steps
+            if report.status == StepStatus.FAILED and not report.compensation_skipped
+        ]
+
+    async def _finish_committed(self, saga: Saga) -> Any:
+        """Past the pivot nothing is undone: a step that failed for good is not a
+        compensation failure. The saga parks (if it says so) until `resume --retry` runs
+        the failed steps again, or `--skip` gives them up; else it ends INCOMPLETE.
+        Returns the output when a retry lets the saga complete."""
+        while self._failed_forward() and saga.on_compensation_failure == "park":
+            self._refresh_failures()
+            self._set_status(SagaStatus.PARKED)
+            try:
+                await workflow.wait_condition(lambda: self._resume is not None)
+            except asyncio.CancelledError:
+                break  # cancelling a parked saga gives up on it: it ends INCOMPLETE
+            request, self._resume = self._resume, None
+            assert request is not None
+            for name in request.skip:
+                self._steps[name].compensation_skipped = True
+            if request.retry and self._failed_forward():
+                output = await self._retry_forward(saga)
+                if self._report.reason is None:
+                    return output
+        self._refresh_failures()
+        return None
+
+    async def _retry_forward(self, saga: Saga) -> Any:
+        for name in self._failed_forward():
+            self._steps[name].status = StepStatus.PENDING  # ready again; RUNNING is recorded
+        self._report.reason = self._report.error = self._report.failed_step = None
+        await self._forward(saga, first=False)
+        if self._report.reason is not None:
+            return None
+        try:
+            return await self._complete(saga)
+        except ExpressionError as error:
+            self._stopped("failure", f"output: {error.message}")
+            return None
 
     async def _end(self) -> NoReturn:
         failed = bool(self._report.compensation_failures)
         status = SagaStatus.COMPENSATION_FAILED if failed else SagaStatus.COMPENSATED
+        if self._parks_forward():
+            status = SagaStatus.INCOMPLETE
         self._set_status(status)
         self._report.finished_at = _now()
         await _handlers_finished()
@@ -412,32 +597,46 @@ class SagaWorkflow:
     # --- shared -----------------------------------------------------------------------
 
     async def _execute(
-        self, call: HttpCall, effective: EffectiveRequest, *, forever: bool = False
+        self,
+        call: HttpCall,
+        effective: EffectiveRequest,
+        *,
+        forever: bool = False,
+        resolution: bool = False,
     ) -> HttpResult:
-        suffix = f"#{self._rounds}" if call.kind == "compensation" and self._rounds > 1 else ""
+        kind = "resolution" if resolution else call.kind
+        suffix = f"#{self._rounds}" if kind != "action" and self._rounds > 1 else ""
+        retry = retry_policy(effective.retry, forever=forever)
+        if resolution and not retry.maximum_attempts:
+            retry.maximum_attempts = RESOLUTION_ATTEMPTS
         result: HttpResult = await workflow.execute_activity(
             ACTIVITY_NAME,
             call,
             result_type=HttpResult,
-            activity_id=f"{call.step}/{call.kind}{suffix}",
-            summary=call.step if call.kind == "action" else f"{call.step} (compensation)",
+            activity_id=f"{call.step}/{kind}{suffix}",
+            summary=call.step if kind == "action" else f"{call.step} ({kind})",
             start_to_close_timeout=effective.timeout + TIMEOUT_MARGIN,
             heartbeat_timeout=HEARTBEAT_TIMEOUT,
-            retry_policy=retry_policy(effective.retry, forever=forever),
+            retry_policy=retry,
             # Wait until the request has really stopped: a compensation must never race
             # the action it undoes.
             cancellation_type=workflow.ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
         )
         return result
 
-    def _context(self, saga: Saga) -> dict[str, Any]:
+    def _context(self, saga: Saga, own: str | None = None) -> dict[str, Any]:
+        """What templates read; `own` (a compensation's step, semantics 2) reads its
+        action's final status instead of the status of its undo."""
+        steps = {
+            name: {"output": self._outputs.get(name), "status": str(report.status)}
+            for name, report in self._steps.items()
+        }
+        if own is not None and self._semantics >= 2:
+            steps[own]["status"] = _action_status(self._steps[own])
         return {
             "input": self._input,
             "saga": {"id": self._report.saga_id, "name": saga.name},
-            "steps": {
-                name: {"output": self._outputs.get(name), "status": str(report.status)}
-                for name, report in self._steps.items()
-            },
+            "steps": steps,
         }
 
     def _set_status(self, status: SagaStatus, *more: SearchAttributeUpdate[Any]) -> None:
@@ -475,6 +674,12 @@ def _semantics() -> int:
             break
         semantics = number
     return semantics
+
+
+def _action_status(report: StepReport) -> str:
+    """How the step's action ended: the last of SUCCEEDED, FAILED, CANCELLED it entered."""
+    ends = [t.status for t in report.transitions if t.status in ACTION_ENDS]
+    return ends[-1] if ends else str(report.status)
 
 
 def _now() -> str:

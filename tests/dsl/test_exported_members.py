@@ -13,6 +13,7 @@ PUBLIC = {
         "check_document",
         "check_text",
         "definition_snapshot",
+        "input_problems",
         "load_and_check",
         "load_input",
         "load_input_text",
