@@ -10,7 +10,7 @@ __all__ = ["TEXTS"]
 _EXIT_CODES = """\
 exit codes:
   0  COMPLETED        1  invalid file or input, or request refused
-  2  usage error      3  COMPENSATED      4  COMPENSATION_FAILED
+  2  usage error      3  COMPENSATED      4  COMPENSATION_FAILED or INCOMPLETE
   5  cannot reach Temporal"""
 
 TEXTS: dict[str, tuple[str, str, str]] = {
