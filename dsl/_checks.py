@@ -6,6 +6,9 @@ finite retries after the pivot, an `input` that is not a JSON Schema.
 Warnings: a mutating step with no compensation, a compensation that can never run,
 a step whose retries outlast the saga's `timeout`.
 
+After a cycle in `after`, the checks that need to know which step finishes first
+(reads of steps not guaranteed to have finished, the pivot's descendants) are skipped.
+
 Pivot rules: at most one step is the pivot. Steps after it (its descendants) are never
 compensated, so they must retry without limit, and need no compensation; the pivot's
 own compensation runs only with `compensate_on: attempt` (a pivot that succeeded is
@@ -48,16 +51,18 @@ def check_saga(saga: Saga, document: Document) -> list[Diagnostic]:
     graph = StepGraph.of(saga)
     _step_names(saga, report)
     _after_targets(saga, report)
-    _cycles(graph, report)
+    # With a cycle, which step finishes before which is undefined: the checks built on
+    # that order would only report consequences of the cycle, so they wait for its fix.
+    ordered = not _cycles(graph, report)
     _services(saga, report)
     uses, problems = find_templates(document)
     report.found += problems
     attempt = {i for i, step in enumerate(saga.steps) if step.compensate_on == "attempt"}
-    report.found += check_template_reads(document, uses, graph, attempt)
+    report.found += check_template_reads(document, uses, graph, attempt, ordered=ordered)
     pivot = _pivots(saga, report)
-    if pivot is not None:
+    if pivot is not None and ordered:
         _after_pivot(saga, graph, pivot, report)
-    _compensations(saga, graph, pivot, report)
+    _compensations(saga, graph, pivot if ordered else None, report)
     _timeouts(saga, report)
     _history_size(saga, report)
     _input_schema(saga, report)
@@ -83,8 +88,10 @@ def _after_targets(saga: Saga, report: _Report) -> None:
                 report.at_value(("steps", i, "after", j), message)
 
 
-def _cycles(graph: StepGraph, report: _Report) -> None:
-    for cycle in graph.cycles():
+def _cycles(graph: StepGraph, report: _Report) -> bool:
+    """Report each cycle; True when there is one."""
+    cycles = graph.cycles()
+    for cycle in cycles:
         start = cycle[0]
         path: JsonPath = ("steps", start, "after")
         if len(cycle) == 2:
@@ -92,6 +99,7 @@ def _cycles(graph: StepGraph, report: _Report) -> None:
             continue
         walk = " -> ".join(graph.names[i] for i in cycle)
         report.at_key(path, f"steps wait for each other in a cycle: {walk}")
+    return bool(cycles)
 
 
 def _requests(saga: Saga) -> list[tuple[JsonPath, Request]]:

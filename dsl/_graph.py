@@ -2,6 +2,7 @@
 
 Solid edges are `after` dependencies; each step with a compensation has a dashed edge
 to its compensation node; the pivot has a double border; a `when` shows in its step.
+A request shows as `METHOD service /path`, or `METHOD url` for an absolute url.
 Node ids are derived from step names with a prefix, so a step named `end` or `graph`
 cannot collide with a keyword of either language.
 """
@@ -23,9 +24,10 @@ class _Node:
 
 
 def _target(request: Request) -> str:
+    """`POST flights /reservations`: the service and the path apart, so neither is misread."""
     if request.url is not None:
         return f"{request.method} {request.url}"
-    return f"{request.method} {request.service}{request.path or ''}"
+    return " ".join(part for part in (request.method, request.service, request.path) if part)
 
 
 def _condition(value: str | bool) -> str:

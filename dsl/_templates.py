@@ -116,9 +116,16 @@ def _leaves(
 
 
 def check_template_reads(
-    document: Document, uses: list[TemplateUse], graph: StepGraph, attempt_steps: set[int]
+    document: Document,
+    uses: list[TemplateUse],
+    graph: StepGraph,
+    attempt_steps: set[int],
+    *,
+    ordered: bool = True,
 ) -> list[Diagnostic]:
-    """`attempt_steps`: the steps whose compensation runs on a failed attempt too."""
+    """`attempt_steps`: the steps whose compensation runs on a failed attempt too;
+    `ordered`: False when `after` has a cycle, so ancestry means nothing and reads of
+    other steps are not judged by it."""
     index = {name: i for i, name in reversed(list(enumerate(graph.names)))}
     found: list[Diagnostic] = []
     for use in uses:
@@ -140,14 +147,19 @@ def check_template_reads(
                 r"\bsteps\b(?!\s*\.)",
             )
         for name in sorted(refs.steps):
-            message = _read_problem(use, name, index, graph, attempt_steps)
+            message = _read_problem(use, name, index, graph, attempt_steps, ordered)
             if message:
                 report(message, _step_mention(name))
     return found
 
 
 def _read_problem(
-    use: TemplateUse, name: str, index: dict[str, int], graph: StepGraph, attempt: set[int]
+    use: TemplateUse,
+    name: str,
+    index: dict[str, int],
+    graph: StepGraph,
+    attempt: set[int],
+    ordered: bool,
 ) -> str | None:
     if name not in index:
         from dsl._schema_errors import near_miss
@@ -159,7 +171,7 @@ def _read_problem(
     reader = graph.names[here]
     if target == here:
         return _own_read(use, name, here in attempt)
-    if graph.is_ancestor(target, here):
+    if not ordered or graph.is_ancestor(target, here):
         return None
     return (
         f"step {reader!r} reads step {name!r}, which is not guaranteed to have finished "

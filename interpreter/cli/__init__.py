@@ -1,55 +1,83 @@
-"""The `saga` command line.
+"""The `saga` command line, built with click: one module per group of commands.
 
-Subcommands register themselves from two modules: `interpreter.cli._validate` (validate, schema,
-graph: no Temporal import, so `saga validate` starts fast) and `interpreter.cli._runtime`
-(run, status, worker, dev, ...: imported only when one of them is used), and
-`interpreter.cli._replay` (replay).
+`COMMAND_MODULES` says which module defines which commands. A module is imported only
+when one of its commands runs (or for `saga --help`), so `saga validate` never imports
+Temporal or rich and starts fast. To add a group of commands, write a module whose
+`COMMANDS` lists its `click.Command`s and add one line here.
 """
 
 from __future__ import annotations
 
-import argparse
+import difflib
+import importlib
 import os
 import sys
 from collections.abc import Sequence
 from typing import NoReturn
 
+import click
+
 from interpreter.exit_codes import ExitCode
 
-DSL_COMMANDS = ("validate", "schema", "graph")
+__all__ = ["COMMAND_MODULES", "main", "run"]
+
+COMMAND_MODULES: dict[str, tuple[str, ...]] = {
+    "interpreter.cli._validate": ("validate", "schema", "graph"),
+    "interpreter.cli._runs": ("run", "status", "result", "cancel", "list", "resume"),
+    "interpreter.cli._worker": ("worker", "dev"),
+    "interpreter.cli._replay": ("replay",),
+    "interpreter.cli._serve": ("serve",),
+    "interpreter.cli._demo": ("demo", "demo-services"),
+}
+CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
 
 
-def build_parser(command: str | None) -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="saga",
-        description="Declarative sagas over HTTP services, run on Temporal.",
-    )
-    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
-    from interpreter.cli import _validate as dsl_commands
+class _LazyGroup(click.Group):
+    """The `saga` group: commands come from `COMMAND_MODULES`, each module loaded on use."""
 
-    dsl_commands.register(sub)
-    if command not in DSL_COMMANDS:
-        from interpreter.cli import _runtime as runtime_commands
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return [name for names in COMMAND_MODULES.values() for name in names]
 
-        runtime_commands.register(sub)
-        from interpreter.cli import _replay as replay_command
-        from interpreter.cli import _serve
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        for module_name, names in COMMAND_MODULES.items():
+            if cmd_name in names:
+                module = importlib.import_module(module_name)
+                commands: list[click.Command] = module.COMMANDS
+                return next(c for c in commands if c.name == cmd_name)
+        return None
 
-        replay_command.register(sub)
-        _serve.register(sub)
-    return parser
+    def resolve_command(
+        self, ctx: click.Context, args: list[str]
+    ) -> tuple[str | None, click.Command | None, list[str]]:
+        name = args[0]
+        command = self.get_command(ctx, name)
+        if command is None and not ctx.resilient_parsing:
+            near = difflib.get_close_matches(name, self.list_commands(ctx), n=1)
+            hint = f" Did you mean {near[0]!r}?" if near else ""
+            raise click.UsageError(f"no such command {name!r}.{hint}", ctx)
+        return name, command, args[1:]
+
+
+@click.group(cls=_LazyGroup, context_settings=CONTEXT)
+def saga() -> None:
+    """Declarative sagas over HTTP services, run on Temporal."""
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args_list = list(sys.argv[1:] if argv is None else argv)
-    command = next((a for a in args_list if not a.startswith("-")), None)
-    args = build_parser(command).parse_args(args_list)
+    """Run one `saga` command line and return its exit code (never raises SystemExit)."""
+    args = list(sys.argv[1:] if argv is None else argv)
     try:
-        code: int = args.handler(args)
-    except KeyboardInterrupt:
-        print("Interrupted.", file=sys.stderr)
+        code = saga.main(args, prog_name="saga", standalone_mode=False)
+    except click.exceptions.Exit as done:
+        return done.exit_code
+    except click.ClickException as error:  # usage errors: exit 2, with a hint
+        error.show()
+        return error.exit_code
+    except (click.Abort, KeyboardInterrupt):
+        click.echo("Interrupted.", err=True)
         return ExitCode.INTERRUPTED
-    return code
+    # `--help` (and a bare `saga`) return None: nothing failed.
+    return int(code) if isinstance(code, int) else ExitCode.OK
 
 
 def run() -> NoReturn:

@@ -10,7 +10,7 @@ __all__ = ["TEXTS"]
 _EXIT_CODES = """\
 exit codes:
   0  COMPLETED        1  invalid file or input, or request refused
-  2  usage error      3  COMPENSATED      4  COMPENSATION_FAILED
+  2  usage error      3  COMPENSATED      4  COMPENSATION_FAILED or INCOMPLETE
   5  cannot reach Temporal"""
 
 TEXTS: dict[str, tuple[str, str, str]] = {
@@ -27,8 +27,12 @@ TEXTS: dict[str, tuple[str, str, str]] = {
   saga run order.yaml --input @order.json --no-wait     # print the id, return at once
   saga run order.yaml --input @order.json --json | jq .status
 
-A saga id that is still running is refused (exit 1); an id whose saga ended may be
-used again (its steps then send the same idempotency keys as before).
+An id names one transaction (the default idempotency keys derive from it): an id
+that Temporal still keeps a run of is refused with exit 1, whether that run is
+running or ended. An ended run is kept for the namespace's retention period.
+
+Without --input, a saga whose `input` schema requires something is refused with
+one line naming what is missing (exit 1).
 
 {_EXIT_CODES}""",
     ),
@@ -99,8 +103,8 @@ exit codes: 0 resumed; 1 no such saga, or it is not parked""",
         "run a local Temporal dev server (Web UI, persistent file) and a worker",
         "Start the Temporal dev server shipped with saga-dsl (no download), with its "
         "state in a SQLite file, the Web UI, and the SagaName/SagaStatus search "
-        "attributes; run a worker next to it; stop both cleanly on Ctrl-C. Then "
-        "`saga run` from another terminal finds it on localhost:7233.",
+        "attributes; run a worker next to it; stop both cleanly on Ctrl-C. The banner "
+        "prints the exact `saga run` command line to use from another terminal.",
         """examples:
   saga dev
   saga dev --port 7300 --ui-port 8300 --db /tmp/sagas.db
@@ -111,18 +115,22 @@ The server's own log is written next to the database (.saga/temporal.log).""",
     "demo-services": (
         "serve the quickstart's demo HTTP services (flights, hotels, cars, ...)",
         "Serve the demo HTTP services the example sagas call, on 127.0.0.1 ports "
-        "9001-9007, logging every request. --fail makes creates on a service fail, to "
-        "watch a saga compensate.",
+        "9001-9007 (the ports the example files name), logging every request. --fail "
+        "makes creates on a service fail, to watch a saga compensate. On other ports "
+        "(--port-base, --port) the banner lists the SAGA_SERVICE_<NAME>_URL variables "
+        "that point a worker at them.",
         """examples:
   saga demo-services
   saga demo-services --fail cars:503     # every reservation of a car fails with 503
+  saga demo-services --port-base 9101    # flights on 9101, hotels on 9102, ...
   saga demo-services --port flights=9101""",
     ),
     "demo": (
         "the quickstart: run an example saga against the demo services, watch it compensate",
-        "Start the demo HTTP services in this process with one of them failing, run an "
-        "example saga as `saga run` does (on an embedded Temporal server when none is "
-        "configured or listening on localhost:7233), print every HTTP call the services "
+        "Start the demo HTTP services in this process, on free ports, with one of them "
+        "failing; run an example saga, its urls pointed at those ports, as `saga run` "
+        "does (on an embedded Temporal server when none is configured or listening on "
+        "localhost:7233), print every HTTP call the services "
         "receive, then stop them. The exit code is the saga's: 3 when it was compensated."
         "\n\n"
         "The order fulfilment example reads the secrets PAYMENTS_TOKEN and WAREHOUSE_KEY: "
@@ -133,5 +141,35 @@ The server's own log is written next to the database (.saga/temporal.log).""",
   saga demo order-fulfilment                 # the shipment is refused before the pivot
   saga demo money-transfer --fail bank/credits:500
   saga demo --json > report.json""",
+    ),
+    "replay": (
+        "replay recorded histories on this version: does it decide as the runs did?",
+        "Replay workflow histories against the installed saga-dsl, in the worker's own "
+        "sandbox, and report for each whether this version makes the same decisions as the "
+        "recorded run. Run it in CI, against the histories of your running sagas, before "
+        "upgrading workers: a history that does not replay means the new workers would fail "
+        "the runs like it.\n\n"
+        "HISTORY is a JSON history (as `temporal workflow show --output json` or the Web UI "
+        "download it) or a folder of them. --from-server replays the newest runs on the "
+        "server instead, RUNNING and PARKED ones included.",
+        """examples:
+  saga replay histories/
+  saga replay --from-server --saga trip-booking --limit 500
+
+exit codes: 0 all replayed, 6 a history did not replay, 1 a file that is not a saga
+history, 2 usage error, 5 cannot reach Temporal""",
+    ),
+    "serve": (
+        "the HTTP gateway: catalogue, runs, events, OpenAPI",
+        "Serve the HTTP gateway: start and follow the sagas of the --sagas folders over "
+        "HTTP (JSON in and out, OpenAPI at /openapi.json, docs at /docs). Without --api-keys "
+        "(or SAGA_API_KEYS_FILE) it listens on loopback only. Any number of gateways can run "
+        "side by side: Temporal holds all the state.",
+        """examples:
+  saga serve                                   # ./sagas on http://127.0.0.1:8080
+  saga serve --sagas sagas --sagas more-sagas --port 9090
+  saga serve --host 0.0.0.0 --api-keys /run/secrets/api-keys
+
+exit codes: 0 stopped, 2 usage error (e.g. a non-loopback --host without keys)""",
     ),
 }

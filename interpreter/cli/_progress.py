@@ -1,8 +1,10 @@
 """How a saga's report looks on a terminal: live progress lines and the final table.
 
-Progress goes to stderr, one line per change seen between two polls; the final report
-(table or JSON) goes to stdout, so `saga run ... --json | jq` sees only the report.
-Colour only on a terminal, and never when NO_COLOR is set.
+Progress goes to stderr, one line per status a step entered (none skipped, even when a
+poll came late) and per change of the saga's status; the final report (table or JSON)
+goes to stdout, so `saga run ... --json | jq` sees only the report. rich draws the
+tables and colours, colour only on a terminal and never when NO_COLOR is set; anywhere
+else the output is plain text that is never wrapped.
 """
 
 from __future__ import annotations
@@ -10,8 +12,13 @@ from __future__ import annotations
 import json
 import os
 import sys
+from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, TextIO
+
+from rich.console import Console
+from rich.table import Table
+from rich.text import Text
 
 from interpreter.contract import SagaReport, SagaStatus, StepReport, StepStatus
 
@@ -20,46 +27,70 @@ if TYPE_CHECKING:
 
 __all__ = [
     "ProgressPrinter",
+    "console",
     "ended_line",
     "print_outcome",
     "print_report",
-    "render_report",
-    "render_runs",
+    "print_runs",
     "use_colour",
 ]
 
-_GREEN, _RED, _YELLOW, _CYAN, _RESET = "\033[32m", "\033[31m", "\033[33m", "\033[36m", "\033[0m"
-_COLOURS = {
-    "SUCCEEDED": _GREEN,
-    "COMPLETED": _GREEN,
-    "FAILED": _RED,
-    "COMPENSATION_FAILED": _RED,
-    "COMPENSATED": _YELLOW,
-    "COMPENSATING": _YELLOW,
-    "PARKED": _RED,
-    "INCOMPLETE": _RED,
-    "CANCELLED": _YELLOW,
-    "RUNNING": _CYAN,
+STYLES = {
+    "SUCCEEDED": "green",
+    "COMPLETED": "green",
+    "FAILED": "red",
+    "COMPENSATION_FAILED": "red",
+    "INCOMPLETE": "red",
+    "PARKED": "red",
+    "COMPENSATED": "yellow",
+    "COMPENSATING": "yellow",
+    "CANCELLED": "yellow",
+    "RUNNING": "cyan",
+    "WAITING": "cyan",
 }
-ERROR_WIDTH = 70
+NOTE_WIDTH = 70
+PLAIN_WIDTH = 10_000
+"""Off a terminal nothing is wrapped: a line is as long as its text."""
 
 
 def use_colour(stream: TextIO) -> bool:
     return stream.isatty() and "NO_COLOR" not in os.environ
 
 
-def _paint(text: str, status: str, colour: bool) -> str:
-    code = _COLOURS.get(status)
-    return f"{code}{text}{_RESET}" if colour and code else text
+def console(stream: TextIO, *, colour: bool | None = None) -> Console:
+    """A rich console on `stream`: styled on a terminal (unless NO_COLOR), else plain."""
+    styled = use_colour(stream) if colour is None else colour
+    return Console(
+        file=stream,
+        force_terminal=styled,
+        no_color=not styled,
+        color_system="auto" if styled else None,
+        width=None if stream.isatty() else PLAIN_WIDTH,
+        highlight=False,
+        emoji=False,
+        markup=False,
+        soft_wrap=True,
+    )
+
+
+def _status(status: str, width: int = 0) -> Text:
+    """A status name, coloured by what it means."""
+    name = str(status)
+    return Text(name.ljust(width), style=STYLES.get(name, ""))
+
+
+def _parse(moment: str | None) -> datetime | None:
+    if not moment:
+        return None
+    try:
+        return datetime.fromisoformat(moment)
+    except ValueError:
+        return None
 
 
 def _seconds_between(start: str | None, end: str | None) -> float | None:
-    if not start or not end:
-        return None
-    try:
-        return (datetime.fromisoformat(end) - datetime.fromisoformat(start)).total_seconds()
-    except ValueError:
-        return None
+    first, last = _parse(start), _parse(end)
+    return (last - first).total_seconds() if first and last else None
 
 
 def _format_seconds(seconds: float | None) -> str:
@@ -83,41 +114,81 @@ def _step_detail(step: StepReport) -> str:
     return ", ".join(part for part in parts if part)
 
 
+# --- live progress --------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Line:
+    at: float
+    """Seconds since the saga started (or since following began, when unknown)."""
+    text: Text
+
+
 class ProgressPrinter:
-    """Prints what changed since the previous report, one line per saga or step change."""
+    """Prints, at each poll, every step transition and saga status not printed yet."""
 
     def __init__(self, stream: TextIO, *, colour: bool | None = None) -> None:
-        self.stream = stream
-        self.colour = use_colour(stream) if colour is None else colour
+        self.console = console(stream, colour=colour)
         self._saga_status: SagaStatus | None = None
-        self._steps: dict[str, StepStatus] = {}
+        self._printed: dict[str, int] = {}
+        """Per step: transitions printed (or, for reports without them, 1 per status seen)."""
+        self._statuses: dict[str, StepStatus] = {}
 
     def update(self, report: SagaReport, elapsed: float) -> None:
-        for line in self.changes(report):
-            print(f"[{elapsed:7.2f}s] {line}", file=self.stream, flush=True)
+        for line in self.changes(report, elapsed):
+            self.console.print(Text(f"[{line.at:7.2f}s] ").append_text(line.text))
+        self.console.file.flush()
 
-    def changes(self, report: SagaReport) -> list[str]:
-        lines = []
-        for step in report.steps:
-            if self._steps.get(step.name, StepStatus.PENDING) != step.status:
-                self._steps[step.name] = step.status
-                status = _paint(f"{step.status.value:<19}", step.status, self.colour)
-                lines.append(f"  {step.name:<24} {status} {_step_detail(step)}".rstrip())
+    def changes(self, report: SagaReport, elapsed: float = 0.0) -> list[_Line]:
+        steps: list[tuple[float, int, _Line]] = []
+        for index, step in enumerate(report.steps):
+            for line in self._step_lines(report, step, elapsed):
+                steps.append((line.at, index, line))
+        lines = [line for *_, line in sorted(steps, key=lambda item: item[:2])]
         if report.status != self._saga_status:
             first = self._saga_status is None
             self._saga_status = report.status
             # The saga's start reads best before its steps, any later change after them.
-            lines.insert(0 if first else len(lines), self._saga_line(report))
+            lines.insert(0 if first else len(lines), _Line(elapsed, self._saga_text(report)))
         return lines
 
-    def _saga_line(self, report: SagaReport) -> str:
-        status = _paint(report.status.value, report.status, self.colour)
-        line = f"saga {report.saga_id} {status}"
+    def _step_lines(self, report: SagaReport, step: StepReport, elapsed: float) -> list[_Line]:
+        if not step.transitions:
+            return self._status_change(step, elapsed)
+        new = step.transitions[self._printed.get(step.name, 0) :]
+        self._printed[step.name] = len(step.transitions)
+        self._statuses[step.name] = step.status
+        lines = []
+        for number, transition in enumerate(new, start=1):
+            last = number == len(new) and transition.status == step.status
+            at = _seconds_between(report.started_at, transition.at)
+            text = self._step_text(step.name, transition.status, _step_detail(step) if last else "")
+            lines.append(_Line(elapsed if at is None else at, text))
+        return lines
+
+    def _status_change(self, step: StepReport, elapsed: float) -> list[_Line]:
+        """Reports from before transitions were kept: only the status seen at each poll."""
+        if self._statuses.get(step.name, StepStatus.PENDING) == step.status:
+            return []
+        self._statuses[step.name] = step.status
+        return [_Line(elapsed, self._step_text(step.name, step.status, _step_detail(step)))]
+
+    @staticmethod
+    def _step_text(name: str, status: str, detail: str) -> Text:
+        text = Text(f"  {name:<24} ").append_text(_status(status, 19))
+        if detail:
+            return text.append(f" {detail}")
+        text.rstrip()
+        return text
+
+    @staticmethod
+    def _saga_text(report: SagaReport) -> Text:
+        text = Text(f"saga {report.saga_id} ").append_text(_status(report.status))
         if report.status == SagaStatus.PARKED:
-            line += f" (resume it with: saga resume {report.saga_id} --retry | --skip STEP)"
+            text.append(f" (resume it with: saga resume {report.saga_id} --retry | --skip STEP)")
         elif report.reason and report.status != SagaStatus.RUNNING:
-            line += f" ({_reason_text(report)})"
-        return line
+            text.append(f" ({_reason_text(report)})")
+        return text
 
 
 def _reason_text(report: SagaReport) -> str:
@@ -126,56 +197,67 @@ def _reason_text(report: SagaReport) -> str:
     return report.reason or ""
 
 
-def render_report(report: SagaReport, *, colour: bool = False) -> str:
-    """The final report as a table with a heading, for humans."""
-    status = _paint(report.status.value, report.status, colour)
-    heading = f"Saga {report.saga_id} ({report.saga_name}): {status}"
-    if report.reason and report.status != SagaStatus.COMPLETED:
-        heading += f", {_reason_text(report)}"
-    lines = [heading, ""]
-    lines += _step_table(report.steps, colour)
-    if report.error:
-        lines += ["", f"Error: {report.error}"]
-    for failure in report.compensation_failures:
-        lines.append(f"Compensation failed: {failure}")
-    if report.status == SagaStatus.COMPLETED:
-        lines += ["", "Output: " + json.dumps(report.output, indent=2)]
-    return "\n".join(lines)
+# --- the final report -----------------------------------------------------------------
 
 
-def _step_table(steps: list[StepReport], colour: bool) -> list[str]:
-    rows = [("STEP", "STATUS", "ATTEMPTS", "TIME", "NOTE")]
+def _table(*headings: str) -> Table:
+    table = Table(box=None, pad_edge=False, padding=(0, 2, 0, 0), show_edge=False)
+    for heading in headings:
+        table.add_column(heading, header_style="bold", overflow="fold", no_wrap=True)
+    return table
+
+
+def _step_table(steps: list[StepReport]) -> Table:
+    table = _table("STEP", "STATUS", "ATTEMPTS", "TIME", "NOTE")
     for step in steps:
         took = _format_seconds(_seconds_between(step.started_at, step.finished_at))
         note = step.compensation_error or step.last_error or ""
-        if len(note) > ERROR_WIDTH:
-            note = note[: ERROR_WIDTH - 1] + "…"
-        rows.append((step.name, step.status.value, str(step.attempts or ""), took, note))
-    widths = [max(len(row[i]) for row in rows) for i in range(4)]
-    lines = []
-    for index, row in enumerate(rows):
-        cells = [cell.ljust(width) for cell, width in zip(row, widths, strict=False)]
-        if index:
-            cells[1] = _paint(cells[1], row[1], colour)
-        lines.append("  ".join([*cells, row[4]]).rstrip())
-    return lines
+        if len(note) > NOTE_WIDTH:
+            note = note[: NOTE_WIDTH - 1] + "…"
+        status = _status(step.status)
+        table.add_row(step.name, status, str(step.attempts or ""), took, note)
+    return table
 
 
-def render_runs(runs: list[RunSummary], *, as_json: bool = False) -> str:
+def _heading(report: SagaReport) -> Text:
+    heading = Text(f"Saga {report.saga_id} ({report.saga_name}): ")
+    heading.append_text(_status(report.status))
+    if report.reason and report.status != SagaStatus.COMPLETED:
+        heading.append(f", {_reason_text(report)}")
+    return heading
+
+
+def print_report(report: SagaReport, as_json: bool) -> None:
+    """The report on stdout: a table, or one JSON document."""
+    if as_json:
+        print(json.dumps(report.to_dict(), indent=2))
+        return
+    out = console(sys.stdout)
+    out.print(_heading(report))
+    out.print()
+    out.print(_step_table(report.steps))
+    if report.error:
+        out.print(Text(f"\nError: {report.error}"))
+    for failure in report.compensation_failures:
+        out.print(Text(f"Compensation failed: {failure}"))
+    if report.status == SagaStatus.COMPLETED:
+        out.print(Text("\nOutput: " + json.dumps(report.output, indent=2)))
+
+
+def print_runs(runs: list[RunSummary], *, as_json: bool = False) -> None:
     """`saga list`: one row per run, newest first."""
     if as_json:
-        return json.dumps([_run_dict(run) for run in runs], indent=2)
+        print(json.dumps([_run_dict(run) for run in runs], indent=2))
+        return
     if not runs:
-        return "No saga runs."
-    rows = [("ID", "SAGA", "STATUS", "STARTED", "ENDED")]
+        print("No saga runs.")
+        return
+    table = _table("ID", "SAGA", "STATUS", "STARTED", "ENDED")
     for run in runs:
         ended = _local(run.closed_at) if run.closed_at else ""
-        rows.append((run.saga_id, run.saga_name, run.status, _local(run.started_at), ended))
-    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
-    return "\n".join(
-        "  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip()
-        for row in rows
-    )
+        status = _status(run.status)
+        table.add_row(run.saga_id, run.saga_name, status, _local(run.started_at), ended)
+    console(sys.stdout).print(table)
 
 
 def _local(moment: datetime) -> str:
@@ -190,14 +272,6 @@ def _run_dict(run: RunSummary) -> dict[str, Any]:
         "started_at": run.started_at.isoformat(),
         "closed_at": run.closed_at.isoformat() if run.closed_at else None,
     }
-
-
-def print_report(report: SagaReport, as_json: bool) -> None:
-    """The report on stdout: a table, or one JSON document."""
-    if as_json:
-        print(json.dumps(report.to_dict(), indent=2))
-    else:
-        print(render_report(report, colour=use_colour(sys.stdout)))
 
 
 def print_outcome(report: SagaReport | None, outcome: Outcome, as_json: bool) -> int:

@@ -13,55 +13,27 @@ import logging
 import sys
 from typing import Any
 
+import click
+
+from interpreter.cli._common import command, connection_options, positive, settings
 from interpreter.exit_codes import ExitCode
 
-__all__ = ["register"]
-
-SUMMARY = "replay recorded histories on this version: does it decide as the runs did?"
-DESCRIPTION = """\
-Replay workflow histories against the installed saga-dsl, in the worker's own sandbox,
-and report for each whether this version makes the same decisions as the recorded run.
-Run it in CI, against the histories of your running sagas, before upgrading workers: a
-history that does not replay means the new workers would fail the runs like it.
-
-HISTORY is a JSON history (as `temporal workflow show --output json` or the Web UI
-download it) or a folder of them. --from-server replays the newest runs on the server
-instead, RUNNING and PARKED ones included."""
-EPILOG = """\
-examples:
-  saga replay histories/
-  saga replay --from-server --saga trip-booking --limit 500
-
-exit codes: 0 all replayed, 6 a history did not replay, 1 a file that is not a saga
-history, 2 usage error, 5 cannot reach Temporal"""
+__all__ = ["COMMANDS"]
 
 
-def register(subparsers: Any) -> None:
-    parser = subparsers.add_parser(
-        "replay",
-        help=SUMMARY,
-        description=DESCRIPTION,
-        epilog=EPILOG,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
-    parser.add_argument("histories", nargs="*", metavar="HISTORY", help="JSON history files")
-    parser.add_argument(
-        "--from-server", action="store_true", help="replay the newest runs on the server"
-    )
-    parser.add_argument("--saga", metavar="NAME", help="with --from-server: only this saga's runs")
-    parser.add_argument(
-        "--limit", type=_positive, metavar="N", help="with --from-server: at most N runs (100)"
-    )
-    from interpreter.client._connection import add_connection_arguments
-
-    add_connection_arguments(parser)
-    parser.set_defaults(handler=_handle)
+@command("replay")
+@click.argument("histories", nargs=-1, metavar="HISTORY...")
+@click.option("--from-server", is_flag=True, help="replay the newest runs on the server")
+@click.option("--saga", metavar="NAME", help="with --from-server: only this saga's runs")
+@click.option(
+    "--limit", type=positive, metavar="N", help="with --from-server: at most N runs (100)"
+)
+@connection_options
+def replay_command(**options: Any) -> int:
+    return _handle(argparse.Namespace(**options))
 
 
-def _positive(text: str) -> int:
-    if not text.isdigit() or int(text) < 1:
-        raise argparse.ArgumentTypeError(f"expected a positive whole number, not {text!r}")
-    return int(text)
+COMMANDS = [replay_command]
 
 
 def _handle(args: argparse.Namespace) -> int:
@@ -117,18 +89,13 @@ async def _from_files(args: argparse.Namespace) -> int:
 
 
 async def _from_server(args: argparse.Namespace) -> int:
-    from interpreter.client._connection import (
-        connect,
-        has_saga_search_attributes,
-        runtime,
-        settings_from_args,
-    )
+    from interpreter.client._connection import connect, has_saga_search_attributes, runtime
     from interpreter.client._runs import temporal_errors
     from interpreter.worker import replay, server_histories
 
-    settings = settings_from_args(args)
-    client = await connect(settings)
-    with temporal_errors(None, settings.address):
+    connection = settings(vars(args))
+    client = await connect(connection)
+    with temporal_errors(None, connection.address):
         indexed = args.saga is not None and await has_saga_search_attributes(client)
         histories = server_histories(
             client, saga=args.saga, limit=args.limit or 100, saga_attribute=indexed

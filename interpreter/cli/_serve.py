@@ -1,70 +1,63 @@
-"""`saga serve`: parse the arguments and hand them to `interpreter.gateway.serve`."""
+"""`saga serve`: parse the options and hand them to `interpreter.gateway.serve`."""
 
 from __future__ import annotations
 
-import argparse
-import sys
 from pathlib import Path
 from typing import Any
 
-from interpreter.client._connection import (
-    CommandError,
-    add_connection_arguments,
-    settings_from_args,
-)
-from interpreter.contract import DEFAULT_TASK_QUEUE
+import click
+
+from interpreter.cli._common import command, connection_options, settings, task_queue_option
+from interpreter.client import CommandError
 from interpreter.exit_codes import ExitCode
 
-__all__ = ["register"]
-
-DESCRIPTION = """\
-Serve the HTTP gateway: start and follow the sagas of the --sagas folders over HTTP
-(JSON, OpenAPI at /openapi.json, docs at /docs). Without --api-keys (or
-SAGA_API_KEYS_FILE) it listens on loopback only. See docs/GATEWAY.md."""
+__all__ = ["COMMANDS"]
 
 
-def register(subparsers: Any) -> None:
-    parser = subparsers.add_parser(
-        "serve",
-        help="the HTTP gateway (catalogue, runs, events, OpenAPI)",
-        description=DESCRIPTION,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
-    parser.add_argument(
-        "--sagas", metavar="DIR", type=Path, action="append",
-        help="a folder of saga files (repeatable; default: ./sagas)",
-    )  # fmt: skip
-    parser.add_argument("--host", default="127.0.0.1", help="default: %(default)s")
-    parser.add_argument("--port", type=int, default=8080, help="default: %(default)s")
-    parser.add_argument(
-        "--api-keys", metavar="FILE", type=Path,
-        help="keys file, lines `name:scope:key` (default: $SAGA_API_KEYS_FILE)",
-    )  # fmt: skip
-    parser.add_argument(
-        "--task-queue", metavar="QUEUE", default=DEFAULT_TASK_QUEUE, help="default: %(default)s"
-    )
-    parser.add_argument(
-        "--log-level", default="info", choices=["debug", "info", "warning", "error"]
-    )
-    add_connection_arguments(parser)
-    parser.set_defaults(handler=_serve)
-
-
-def _serve(args: argparse.Namespace) -> int:
+@command("serve")
+@click.option(
+    "--sagas", "folders", metavar="DIR", multiple=True, type=click.Path(path_type=Path),
+    help="a folder of saga files (repeatable; default: ./sagas)",
+)  # fmt: skip
+@click.option("--host", default="127.0.0.1", show_default=True, help="the address to bind")
+@click.option("--port", type=click.IntRange(0, 65535), default=8080, show_default=True)
+@click.option(
+    "--api-keys", metavar="FILE", type=click.Path(path_type=Path),
+    help="keys file, lines `name:scope:key` (default: $SAGA_API_KEYS_FILE)",
+)  # fmt: skip
+@task_queue_option
+@click.option(
+    "--log-level", default="info", show_default=True,
+    type=click.Choice(["debug", "info", "warning", "error"]),
+)  # fmt: skip
+@connection_options
+def serve_command(
+    folders: tuple[Path, ...],
+    host: str,
+    port: int,
+    api_keys: Path | None,
+    task_queue: str,
+    log_level: str,
+    **connection: Any,
+) -> int:
     from interpreter.gateway import GatewaySettings, serve
 
     try:
-        settings = GatewaySettings(
-            connection=settings_from_args(args),
-            folders=args.sagas or [Path("sagas")],
-            host=args.host,
-            port=args.port,
-            api_keys_file=args.api_keys,
-            task_queue=args.task_queue,
-            log_level=args.log_level,
+        serve(
+            GatewaySettings(
+                connection=settings(connection),
+                folders=list(folders) or [Path("sagas")],
+                host=host,
+                port=port,
+                api_keys_file=api_keys,
+                task_queue=task_queue,
+                log_level=log_level,
+            )
         )
-        serve(settings)
     except CommandError as err:
-        print(f"Error: {err.message}", file=sys.stderr)
+        click.echo(f"Error: {err.message}", err=True)
         return err.exit_code
     return ExitCode.OK
+
+
+COMMANDS = [serve_command]

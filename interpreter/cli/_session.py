@@ -21,9 +21,10 @@ from interpreter.client._connection import (
     connect,
     is_listening,
 )
+from interpreter.contract import DEFAULT_TASK_QUEUE
 from interpreter.dev.devserver import DevServer
 
-__all__ = ["connect_existing", "dev", "serve_worker", "temporal_for_run"]
+__all__ = ["connect_existing", "dev", "run_command_line", "serve_worker", "temporal_for_run"]
 
 NOTHING_LISTENING = "nothing is listening there (start a server with `saga dev`)"
 
@@ -126,6 +127,19 @@ def _print_dev_banner(server: DevServer, task_queue: str) -> None:
         f"Data                 {server.db_filename or 'in memory (lost on exit)'}",
         f"Worker               task queue {task_queue!r}",
         "",
-        "Run sagas from another terminal, e.g. saga run sagas/trip-booking.yaml. Ctrl-C to stop.",
+        "Run a saga from another terminal (the example needs `saga demo-services` running):",
+        f"  {run_command_line(server.address, task_queue)}",
+        "Ctrl-C to stop.",
     ]
     print("\n".join(lines), flush=True)
+
+
+def run_command_line(address: str, task_queue: str, sagas: Path = Path("sagas")) -> str:
+    """The exact `saga run` command for a server at `address` and a worker on `task_queue`."""
+    example = sagas / "trip-booking.yaml"
+    if example.is_file():
+        file, input_file = str(example), str(sagas / "trip-booking.input.json")
+    else:
+        file, input_file = "SAGA.yaml", "INPUT.json"
+    line = f"saga run {file} --address {address} --input @{input_file}"
+    return line if task_queue == DEFAULT_TASK_QUEUE else f"{line} --task-queue {task_queue}"

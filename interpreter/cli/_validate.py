@@ -1,20 +1,22 @@
 """`saga validate`, `saga schema` and `saga graph`: the commands that need no Temporal.
 
 Exit codes: 0 valid, 1 invalid (errors, or warnings with --strict), 2 usage error.
-Heavy modules are imported inside the handlers, so `saga validate` starts fast.
+Heavy modules are imported inside the handlers, so `saga validate` starts fast; this
+module must never import temporalio or rich (a test checks it).
 """
 
 from __future__ import annotations
 
-import argparse
 import glob
 import sys
 from pathlib import Path
 from typing import Any
 
+import click
+
 from interpreter.exit_codes import ExitCode
 
-__all__ = ["expand_paths", "register"]
+__all__ = ["COMMANDS", "expand_paths"]
 
 SAGA_SUFFIXES = (".yaml", ".yml", ".json")
 # Run inputs kept beside their sagas (`trip.input.json`) are not sagas: a folder walk skips
@@ -26,31 +28,77 @@ class UsageError(Exception):
     """A command line that names nothing usable (exit code 2)."""
 
 
-def register(subparsers: Any) -> None:
-    """Add validate, schema and graph to the `saga` parser."""
-    validate = subparsers.add_parser(
-        "validate", help="check saga files", description="Check saga files; print every problem."
-    )
-    validate.add_argument("paths", nargs="+", metavar="PATH", help="files, folders or globs")
-    validate.add_argument("--format", choices=("text", "json", "github"), default="text")
-    validate.add_argument("--input", metavar="FILE", help="also check this input document")
-    validate.add_argument("--strict", action="store_true", help="warnings fail too")
-    validate.add_argument("-v", "--verbose", action="store_true", help="summary on stderr")
-    validate.set_defaults(handler=run_validate)
+_SCHEMA_HELP = """Print the JSON Schema of saga files (what editors use to complete and check
+them), or with --check fail when the committed copy is stale.
 
-    schema = subparsers.add_parser(
-        "schema", help="print the JSON Schema of saga files", description="Print the schema."
-    )
-    schema.add_argument("--check", action="store_true", help="fail if the file is stale")
-    schema.add_argument("--path", type=Path, help="the committed schema file to check")
-    schema.set_defaults(handler=run_schema)
+An editor with the YAML language server reads the schema named on a saga file's first
+line. The path there is relative to the saga file itself:
 
-    graph = subparsers.add_parser(
-        "graph", help="draw a saga's steps", description="Print the step graph of a saga."
-    )
-    graph.add_argument("file", metavar="FILE")
-    graph.add_argument("--format", choices=("mermaid", "dot"), default="mermaid")
-    graph.set_defaults(handler=run_graph)
+\b
+  # yaml-language-server: $schema=../schemas/saga.schema.json
+
+For saga files kept outside this repository's sagas/ folder, point that line at the
+schema from where the file is, or write the schema next to your files and name it:
+
+\b
+  saga schema > saga.schema.json
+  # yaml-language-server: $schema=saga.schema.json
+"""
+
+
+@click.command(
+    "validate",
+    short_help="check saga files",
+    epilog="\b\nexit codes: 0 valid; 1 invalid (errors, or warnings with --strict); 2 usage error",
+)
+@click.argument("paths", nargs=-1, required=True, metavar="PATH...")
+@click.option(
+    "--format",
+    "output_format",
+    type=click.Choice(["text", "json", "github"]),
+    default="text",
+    show_default=True,
+    help="how to print the diagnostics",
+)
+@click.option("--input", "input_path", metavar="FILE", help="also check this input document")
+@click.option("--strict", is_flag=True, help="warnings fail too")
+@click.option("-v", "--verbose", is_flag=True, help="a summary on stderr")
+def validate_command(
+    paths: tuple[str, ...], output_format: str, input_path: str | None, strict: bool, verbose: bool
+) -> int:
+    """Check saga files (files, folders or globs) and print every problem, one per line:
+    `path:line:col: severity: message`."""
+    return run_validate(list(paths), output_format, input_path, strict, verbose)
+
+
+@click.command("schema", short_help="print the JSON Schema of saga files", help=_SCHEMA_HELP)
+@click.option("--check", is_flag=True, help="fail (exit 1) if the committed schema is stale")
+@click.option(
+    "--path",
+    type=click.Path(path_type=Path),
+    help="the committed schema file to check (default: schemas/saga.schema.json)",
+)
+def schema_command(check: bool, path: Path | None) -> int:
+    return run_schema(check, path)
+
+
+@click.command("graph", short_help="draw a saga's steps and compensations")
+@click.argument("file", metavar="FILE")
+@click.option(
+    "--format",
+    "output_format",
+    type=click.Choice(["mermaid", "dot"]),
+    default="mermaid",
+    show_default=True,
+    help="Mermaid flowchart or Graphviz DOT",
+)
+def graph_command(file: str, output_format: str) -> int:
+    """Print the step graph of a saga: each step with its request and its compensation,
+    and an arrow for every `after`. Exit codes: 0 drawn; 1 invalid file; 2 no such file."""
+    return run_graph(file, output_format)
+
+
+COMMANDS: list[click.Command] = [validate_command, schema_command, graph_command]
 
 
 def _usage(message: str) -> int:
@@ -97,20 +145,22 @@ def _saga_files(folder: Path) -> list[Path]:
     )
 
 
-def run_validate(args: argparse.Namespace) -> int:
+def run_validate(
+    paths: list[str], output_format: str, input_path: str | None, strict: bool, verbose: bool
+) -> int:
     from dsl import load_and_check
     from interpreter.cli._reporters import REPORTERS, FileReport
 
     try:
-        files = expand_paths(args.paths)
+        files = expand_paths(paths)
     except UsageError as error:
         return _usage(str(error))
     results = [load_and_check(path) for path in files]
     reports = [FileReport(r.path, r.diagnostics) for r in results]
-    if args.input is not None:
-        reports += _input_reports(args.input, [r.saga for r in results if r.ok])
-    REPORTERS[args.format](reports, sys.stdout, args.verbose)
-    failing = [d for r in reports for d in r.diagnostics if d.is_error or args.strict]
+    if input_path is not None:
+        reports += _input_reports(input_path, [r.saga for r in results if r.ok])
+    REPORTERS[output_format](reports, sys.stdout, verbose)
+    failing = [d for r in reports for d in r.diagnostics if d.is_error or strict]
     return ExitCode.INVALID if failing else ExitCode.OK
 
 
@@ -125,29 +175,28 @@ def _input_reports(path: str, sagas: list[Any]) -> list[Any]:
     return [FileReport(path, sorted(set(problems)))]
 
 
-def run_schema(args: argparse.Namespace) -> int:
+def run_schema(check: bool, path: Path | None) -> int:
     from dsl import default_schema_path, schema_text, stale_schema_message
 
-    if not args.check:
+    if not check:
         sys.stdout.write(schema_text())
         return ExitCode.OK
-    path = args.path or default_schema_path()
-    problem = stale_schema_message(path)
+    problem = stale_schema_message(path or default_schema_path())
     if problem:
         print(f"Error: {problem}", file=sys.stderr)
         return ExitCode.INVALID
     return ExitCode.OK
 
 
-def run_graph(args: argparse.Namespace) -> int:
+def run_graph(file: str, output_format: str) -> int:
     from dsl import load_and_check, render_graph
 
-    if not Path(args.file).is_file():
-        return _usage(f"no such file: {args.file!r}")
-    result = load_and_check(args.file)
+    if not Path(file).is_file():
+        return _usage(f"no such file: {file!r}")
+    result = load_and_check(file)
     if not result.ok or result.saga is None:
         for diagnostic in result.diagnostics:
             print(diagnostic, file=sys.stderr)
         return ExitCode.INVALID
-    sys.stdout.write(render_graph(result.saga, args.format))
+    sys.stdout.write(render_graph(result.saga, output_format))
     return ExitCode.OK

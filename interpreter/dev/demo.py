@@ -19,12 +19,12 @@ answered with the first response and changes nothing; `duplicates` counts them. 
 request to the API is recorded with its arrival and end times, faults included; the
 `/_control` and `/_state` requests are not, so they never disturb what a test counts.
 
-`python -m interpreter.dev.demo` serves the quickstart's services on their fixed ports.
+`saga demo-services` (or `python -m interpreter.dev.demo`) serves the quickstart's services,
+on ports 9001-9007 unless told otherwise.
 """
 
 from __future__ import annotations
 
-import argparse
 import copy
 import signal
 import sys
@@ -53,9 +53,10 @@ __all__ = [
     "DemoService",
     "FailSpec",
     "RecordedRequest",
-    "add_arguments",
     "fail_spec",
     "main",
+    "port_spec",
+    "ports_from",
     "request_line",
     "run",
     "serve_demo",
@@ -324,42 +325,34 @@ class FailSpec:
 
 
 def fail_spec(text: str) -> FailSpec:
+    """Parse `--fail`; ValueError with a plain sentence when it names nothing valid."""
     target, _, status = text.partition(":")
     service, _, collection = target.partition("/")
     if service not in DEMO_PORTS:
-        names = ", ".join(DEMO_PORTS)
-        raise argparse.ArgumentTypeError(f"unknown service {service!r}: use one of {names}")
+        raise ValueError(f"unknown service {service!r}: use one of {', '.join(DEMO_PORTS)}")
     if status and not (status.isdigit() and 100 <= int(status) <= 599):
-        raise argparse.ArgumentTypeError(f"invalid status {status!r}: use a number such as 503")
+        raise ValueError(f"invalid status {status!r}: use a number such as 503")
     return FailSpec(service, collection or None, int(status or 500))
 
 
-def _port_spec(text: str) -> tuple[str, int]:
+def port_spec(text: str) -> tuple[str, int]:
+    """Parse `--port NAME=PORT`; ValueError when it is not that."""
     name, _, port = text.partition("=")
     if name not in DEMO_PORTS or not port.isdigit() or int(port) > 65535:
-        raise argparse.ArgumentTypeError(f"invalid {text!r}: use NAME=PORT, e.g. flights=9101")
+        raise ValueError(f"invalid {text!r}: use NAME=PORT, e.g. flights=9101")
     return name, int(port)
 
 
-def add_arguments(parser: argparse.ArgumentParser) -> None:
-    """The options of `python -m interpreter.dev.demo`, for a command that wraps it."""
-    parser.add_argument(
-        "--fail",
-        metavar="SERVICE[/COLLECTION][:STATUS]",
-        type=fail_spec,
-        action="append",
-        default=[],
-        help="make every create (POST and PUT) on SERVICE, or on one of its collections, "
-        "fail with STATUS (default 500); repeatable",
-    )
-    parser.add_argument(
-        "--port",
-        metavar="NAME=PORT",
-        type=_port_spec,
-        action="append",
-        default=[],
-        help="serve NAME on another port (0 = any free port); repeatable",
-    )
+def ports_from(base: int | None, ports: Mapping[str, int] | None = None) -> dict[str, int]:
+    """Every service's port: consecutive from `base` (0 = each a free port; None = the
+    defaults, 9001-9007), then the `ports` given one by one."""
+    if base is None:
+        chosen = dict(DEMO_PORTS)
+    elif base == 0:
+        chosen = dict.fromkeys(DEMO_PORTS, 0)
+    else:
+        chosen = {name: base + i for i, name in enumerate(DEMO_PORTS)}
+    return {**chosen, **(ports or {})}
 
 
 def start_with_failures(
@@ -376,15 +369,15 @@ def start_with_failures(
     return services
 
 
-def run(args: argparse.Namespace) -> int:
+def run(failures: Sequence[FailSpec], ports: Mapping[str, int]) -> int:
     """Serve until Ctrl-C or SIGTERM, logging each request on stdout."""
     try:
-        services = start_with_failures(args.fail, dict(args.port))
+        services = start_with_failures(failures, dict(ports))
     except OSError as err:
         print(f"Error: {err.strerror or err}", file=sys.stderr)
         return ExitCode.INVALID
     try:
-        _print_banner(services, args.fail)
+        _print_banner(services, failures)
         stop = threading.Event()
         with _stop_on_sigterm(stop):
             while not stop.wait(0.2):
@@ -411,6 +404,13 @@ def _print_banner(services: Sequence[DemoService], failures: Sequence[FailSpec])
     for spec in failures:
         target = f"{spec.service}/{spec.collection}" if spec.collection else spec.service
         lines.append(f"  creates on {target} fail with {spec.status}")
+    moved = [s for s in services if s.port != DEMO_PORTS[s.name]]
+    if moved:
+        # Imported here: the services themselves need nothing but the standard library.
+        from interpreter.worker._activity import service_url_variable
+
+        lines.append("The example sagas name the default ports; give a worker the real ones:")
+        lines += [f"  {service_url_variable(s.name)}={s.url}" for s in moved]
     print("\n".join(lines), flush=True)
 
 
@@ -442,12 +442,10 @@ def _stop_on_sigterm(stop: threading.Event) -> Iterator[None]:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(
-        prog="python -m interpreter.dev.demo",
-        description="Serve the quickstart's demo HTTP services on 127.0.0.1.",
-    )
-    add_arguments(parser)
-    return run(parser.parse_args(argv))
+    """`python -m interpreter.dev.demo`: the same as `saga demo-services`."""
+    from interpreter.cli import main as saga
+
+    return saga(["demo-services", *(sys.argv[1:] if argv is None else argv)])
 
 
 if __name__ == "__main__":

@@ -1,24 +1,41 @@
 """`saga demo`: the quickstart in one command.
 
-Starts the bundled demo services in this process (one of them failing, by default),
-runs an example saga exactly as `saga run` would (on the embedded server when no
-Temporal is configured), prints the HTTP calls the services received, and stops them.
+Starts the bundled demo services in this process on free ports (one of them failing, by
+default), points the example saga's urls at them, runs it exactly as `saga run` would
+(on the embedded server when no Temporal is configured), prints the HTTP calls the
+services received, and stops them.
+
+The example files name the services' default ports (9001-9007). Rather than taking
+those ports, which another program may hold, the run's definition gets the real urls:
+this works with any worker, in this process or not, and for absolute `url`s too, which
+a worker's `SAGA_SERVICE_<NAME>_URL` would not reach.
 """
 
 from __future__ import annotations
 
-import argparse
+import hashlib
 import os
 import sys
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
+from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
+from dsl import canonical_json
+from interpreter.client._prepare import Prepared
 from interpreter.dev import demo
-from interpreter.dev.demo import DemoService, FailSpec, RecordedRequest
-from interpreter.exit_codes import ExitCode
+from interpreter.dev.demo import DEMO_PORTS, DemoService, FailSpec, RecordedRequest
 
-__all__ = ["EXAMPLES", "add_demo_arguments", "run_demo"]
+__all__ = [
+    "DEMO_SECRETS",
+    "EXAMPLES",
+    "describe",
+    "relocate",
+    "sagas_folder",
+    "set_demo_secrets",
+    "start_services",
+]
 
 # Example saga -> the failure that shows its compensation.
 EXAMPLES = {
@@ -28,64 +45,50 @@ EXAMPLES = {
 }
 # The example sagas read these secrets; the demo services accept any value.
 DEMO_SECRETS = {"PAYMENTS_TOKEN": "demo-payments-token", "WAREHOUSE_KEY": "demo-warehouse-key"}
-
-
-def add_demo_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument(
-        "saga",
-        nargs="?",
-        default="trip-booking",
-        choices=sorted(EXAMPLES),
-        help="the example saga to run (default: %(default)s)",
-    )
-    parser.add_argument(
-        "--fail",
-        metavar="SERVICE[/COLLECTION][:STATUS]",
-        type=demo.fail_spec,
-        action="append",
-        help="the service that fails (default: one per example, so it compensates)",
-    )
-    parser.add_argument(
-        "--no-fail", action="store_true", help="no service fails: the saga completes"
-    )
-    parser.add_argument(
-        "--sagas", metavar="DIR", type=Path, help="the folder of example sagas (default: sagas/)"
-    )
+DEFAULT_HOST = "127.0.0.1"
 
 
 def sagas_folder(explicit: Path | None) -> Path:
     """The example sagas: given, ./sagas, or the repository's sagas/ beside the package."""
-    candidates = [explicit] if explicit else [Path("sagas"), Path(__file__).parents[1] / "sagas"]
+    candidates = [explicit] if explicit else [Path("sagas"), Path(__file__).parents[2] / "sagas"]
     for folder in candidates:
         if folder is not None and (folder / "trip-booking.yaml").is_file():
             return folder
     raise FileNotFoundError("cannot find the example sagas: run from the repository, or --sagas")
 
 
-def run_demo(args: argparse.Namespace, run_saga: Callable[[argparse.Namespace], int]) -> int:
-    """Start the services, hand the example to `run_saga` (saga run's handler), stop them."""
-    try:
-        folder = sagas_folder(args.sagas)
-    except FileNotFoundError as err:
-        print(f"Error: {err}", file=sys.stderr)
-        return ExitCode.USAGE
-    failures = [] if args.no_fail else args.fail or [demo.fail_spec(EXAMPLES[args.saga])]
+def set_demo_secrets() -> None:
+    """Demo values for the secrets the examples read, unless SAGA_SECRET_* are set."""
     for name, value in DEMO_SECRETS.items():
         os.environ.setdefault(f"SAGA_SECRET_{name}", value)
-    try:
-        services = demo.start_with_failures(failures, on_request=_log_to_stderr)
-    except OSError as err:
-        print(f"Error: {err.strerror or err}", file=sys.stderr)
-        return ExitCode.INVALID
-    try:
-        print(_describe(failures), file=sys.stderr)
-        args.file = str(folder / f"{args.saga}.yaml")
-        args.input = f"@{folder / f'{args.saga}.input.json'}"
-        args.id, args.no_wait = None, False
-        return run_saga(args)
-    finally:
-        for service in services:
-            service.stop()
+
+
+def start_services(failures: Sequence[FailSpec]) -> list[DemoService]:
+    """Every demo service on a free port, with the failures installed; calls on stderr."""
+    free = dict.fromkeys(DEMO_PORTS, 0)
+    return demo.start_with_failures(failures, free, on_request=_log_to_stderr)
+
+
+def relocate(prepared: Prepared, services: Sequence[DemoService]) -> Prepared:
+    """The run's definition with every url at a default demo port moved to the service."""
+    moved = {f"http://{DEFAULT_HOST}:{DEMO_PORTS[s.name]}": s.url for s in services}
+    definition = _moved_urls(prepared.definition, moved)
+    digest = hashlib.sha256(canonical_json(definition).encode("utf-8")).hexdigest()
+    return replace(prepared, definition=definition, definition_hash=digest)
+
+
+def _moved_urls(value: Any, moved: dict[str, str]) -> Any:
+    if isinstance(value, list):
+        return [_moved_urls(item, moved) for item in value]
+    if not isinstance(value, dict):
+        return value
+    copy = {key: _moved_urls(item, moved) for key, item in value.items()}
+    url = copy.get("url")
+    if isinstance(url, str):
+        for origin, real in moved.items():
+            if url == origin or url.startswith(origin + "/"):
+                copy["url"] = real + url[len(origin) :]
+    return copy
 
 
 _lock = threading.Lock()
@@ -96,11 +99,14 @@ def _log_to_stderr(service: DemoService, record: RecordedRequest) -> None:
         print(f"  http: {demo.request_line(service, record)}", file=sys.stderr, flush=True)
 
 
-def _describe(failures: Sequence[FailSpec]) -> str:
+def describe(services: Sequence[DemoService], failures: Sequence[FailSpec]) -> str:
+    """What `saga demo` started, for stderr."""
+    ports = ", ".join(f"{s.name} :{s.port}" for s in services)
+    line = f"Demo services started on {DEFAULT_HOST} ({ports})"
     if not failures:
-        return "Demo services started on 127.0.0.1:9001-9007; none fails."
+        return f"{line}; none fails."
     targets = ", ".join(
         f"{spec.service}{'/' + spec.collection if spec.collection else ''} ({spec.status})"
         for spec in failures
     )
-    return f"Demo services started on 127.0.0.1:9001-9007; creates fail on {targets}."
+    return f"{line}; creates fail on {targets}."

@@ -2,7 +2,17 @@
 
 from __future__ import annotations
 
+import json
+import re
+from pathlib import Path
+
 from conftest import Saga
+
+from interpreter.client._prepare import parse_input, prepare
+from interpreter.dev.demo import DEMO_PORTS, DemoService
+from interpreter.dev.quickstart import relocate
+
+SAGAS = Path(__file__).resolve().parents[2] / "sagas"
 
 
 def test_the_demo_trip_fails_at_the_car_and_undoes_flight_and_hotel(saga: Saga) -> None:
@@ -16,6 +26,16 @@ def test_the_demo_trip_fails_at_the_car_and_undoes_flight_and_hotel(saga: Saga) 
     assert "COMPENSATED" in result.out
 
 
+def test_the_demo_services_take_free_ports_not_the_fixed_ones(saga: Saga) -> None:
+    result = saga("demo", "--no-fail", "--task-queue", saga.task_queue)
+
+    assert result.code == 0
+    started = next(line for line in result.err.splitlines() if "Demo services started" in line)
+    ports = {name: int(port) for name, port in re.findall(r"(\w+) :(\d+)", started)}
+    assert list(ports) == list(DEMO_PORTS)
+    assert not set(ports.values()) & set(DEMO_PORTS.values())
+
+
 def test_the_demo_without_failures_completes(saga: Saga) -> None:
     result = saga("demo", "--no-fail", "--json", "--task-queue", saga.task_queue)
 
@@ -25,9 +45,22 @@ def test_the_demo_without_failures_completes(saga: Saga) -> None:
 
 
 def test_an_unknown_example_is_a_usage_error(saga: Saga) -> None:
-    try:
-        saga("demo", "no-such-saga")
-    except SystemExit as exit:
-        assert exit.code == 2
-    else:
-        raise AssertionError("argparse should refuse an unknown example")
+    result = saga("demo", "no-such-saga")
+    assert result.code == 2
+    assert "Error: Invalid value for '[SAGA]'" in result.err
+
+
+def test_relocate_moves_service_and_absolute_urls_to_the_running_services() -> None:
+    name = "order-fulfilment"
+    prepared = prepare(str(SAGAS / f"{name}.yaml"), parse_input(f"@{SAGAS / name}.input.json"))
+    services = [DemoService(service, port=40_000 + i) for i, service in enumerate(DEMO_PORTS)]
+
+    moved = relocate(prepared, services)
+
+    text = json.dumps(moved.definition)
+    assert re.findall(r"127\.0\.0\.1:(900\d)", text) == []
+    assert moved.definition["services"]["shipping"]["url"] == "http://127.0.0.1:40005"
+    notify = next(s for s in moved.definition["steps"] if s["name"] == "notify_customer")
+    assert notify["action"]["url"] == "http://127.0.0.1:40005/notifications"
+    assert moved.definition_hash != prepared.definition_hash
+    assert prepared.definition["services"]["shipping"]["url"] == "http://127.0.0.1:9006"

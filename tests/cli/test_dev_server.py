@@ -17,8 +17,11 @@ from conftest import SAGA, Trip
 from temporalio.client import Client
 
 from interpreter.cli import main
+from interpreter.cli._session import run_command_line
 from interpreter.client._connection import is_listening
 from interpreter.dev.devserver import DevServer, DevServerError, find_temporal_binary, free_port
+
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def test_the_binary_is_the_one_installed_with_the_package() -> None:
@@ -60,7 +63,7 @@ class DevProcess:
         self.address = f"127.0.0.1:{self.port}"
         args = ["dev", "--port", str(self.port), "--ui-port", str(self.ui_port), "--db", str(db)]
         self.process = subprocess.Popen(
-            [SAGA, *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+            [SAGA, *args], cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
         )
         self.banner = self._read_banner()
 
@@ -97,6 +100,10 @@ def test_dev_serves_sagas_and_the_ui_and_stops_cleanly_on_ctrl_c(
 ) -> None:
     ui = f"http://localhost:{dev_process.ui_port}"
     assert ui in dev_process.banner
+    assert (
+        f"  saga run sagas/trip-booking.yaml --address {dev_process.address} "
+        "--input @sagas/trip-booking.input.json\n"
+    ) in dev_process.banner
     assert httpx.get(ui, timeout=10).status_code == 200
 
     assert _run_on(dev_process.address, trip) == 0
@@ -110,3 +117,20 @@ def test_dev_serves_sagas_and_the_ui_and_stops_cleanly_on_ctrl_c(
         time.sleep(0.1)
     assert not is_listening(dev_process.address)
     assert (tmp_path / "dev.db").stat().st_size > 0
+
+
+def test_the_run_command_line_names_a_task_queue_that_is_not_the_default(tmp_path: Path) -> None:
+    sagas = tmp_path / "sagas"
+    sagas.mkdir()
+    (sagas / "trip-booking.yaml").write_text("")
+    line = run_command_line("127.0.0.1:7300", "mine", sagas)
+    example = sagas / "trip-booking"
+    assert line == (
+        f"saga run {example}.yaml --address 127.0.0.1:7300 --input @{example}.input.json "
+        "--task-queue mine"
+    )
+
+
+def test_the_run_command_line_without_the_examples_has_placeholders(tmp_path: Path) -> None:
+    line = run_command_line("127.0.0.1:7233", "sagas", tmp_path / "none")
+    assert line == "saga run SAGA.yaml --address 127.0.0.1:7233 --input @INPUT.json"

@@ -46,7 +46,22 @@ def test_mermaid_shows_steps_edges_conditions_and_compensations(
 
 def test_mermaid_marks_the_pivot_with_a_double_border(capsys: pytest.CaptureFixture[str]) -> None:
     out = _graph(capsys, str(VALID / "pivot.yaml"))[1]
-    assert '    step_capture[["capture<br/>POST shop/captures<br/>pivot' in out
+    assert '    step_capture[["capture<br/>POST shop /captures<br/>pivot' in out
+
+
+def test_a_request_shows_its_service_and_path_apart(capsys: pytest.CaptureFixture[str]) -> None:
+    out = _graph(capsys, str(VALID / "dag.yaml"))[1]
+    assert '"flight<br/>POST flights /bookings"' in out
+    assert "flights/bookings" not in out
+
+
+def test_an_absolute_url_shows_whole(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    path = tmp_path / "u.yaml"
+    path.write_text(
+        "version: 1\nname: u\nsteps:\n  - name: ping\n"
+        "    action: {url: 'http://x.example/hooks/ping', method: GET}\n"
+    )
+    assert "GET http://x.example/hooks/ping" in _graph(capsys, str(path))[1]
 
 
 def test_mermaid_escapes_quotes_in_labels(

@@ -11,10 +11,10 @@ from pathlib import Path
 import httpx
 import pytest
 
-from interpreter.dev.demo import DEMO_PORTS, main
+from interpreter.dev.demo import DEMO_PORTS, main, ports_from
 
 ROOT = Path(__file__).resolve().parents[2]
-ANY_PORT = [arg for name in DEMO_PORTS for arg in ("--port", f"{name}=0")]
+ANY_PORT = ["--port-base", "0"]
 
 
 class Demo:
@@ -27,8 +27,13 @@ class Demo:
             command, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
         )
         assert self.process.stdout is not None
-        self.banner = [self.process.stdout.readline() for _ in range(len(DEMO_PORTS) + 1)]
-        self.urls = dict(line.split() for line in self.banner[1:])
+        # On free ports, the banner ends with the variable of the last service.
+        self.banner: list[str] = []
+        for line in self.process.stdout:
+            self.banner.append(line)
+            if line.startswith("  SAGA_SERVICE_BANK_URL="):
+                break
+        self.urls = dict(line.split() for line in self.banner[1 : len(DEMO_PORTS) + 1])
 
     def stop(self, sig: int = signal.SIGTERM) -> tuple[int, str]:
         self.process.send_signal(sig)
@@ -86,15 +91,12 @@ def test_fail_on_one_collection_leaves_the_others_alone() -> None:
 
 
 def test_an_unknown_service_is_a_usage_error(capsys: pytest.CaptureFixture[str]) -> None:
-    with pytest.raises(SystemExit) as exit_info:
-        main(["--fail", "trains"])
-    assert exit_info.value.code == 2
+    assert main(["--fail", "trains"]) == 2
     assert "unknown service 'trains'" in capsys.readouterr().err
 
 
 def test_an_invalid_status_is_a_usage_error(capsys: pytest.CaptureFixture[str]) -> None:
-    with pytest.raises(SystemExit):
-        main(["--fail", "cars:oops"])
+    assert main(["--fail", "cars:oops"]) == 2
     assert "invalid status 'oops'" in capsys.readouterr().err
 
 
@@ -107,3 +109,28 @@ def test_a_busy_port_is_a_one_line_error(capsys: pytest.CaptureFixture[str]) -> 
     err = capsys.readouterr().err
     assert code == 1
     assert err == f"Error: cannot listen on 127.0.0.1:{port} for cars: Address already in use\n"
+
+
+def test_the_banner_names_the_variables_that_point_a_worker_at_moved_services(
+    demo_failing_cars: Demo,
+) -> None:
+    banner = "".join(demo_failing_cars.banner)
+    for name, url in demo_failing_cars.urls.items():
+        assert f"  SAGA_SERVICE_{name.upper()}_URL={url}\n" in banner
+
+
+def test_a_port_base_numbers_the_services_in_order() -> None:
+    assert ports_from(9101) == {name: 9101 + i for i, name in enumerate(DEMO_PORTS)}
+    assert ports_from(9101, {"cars": 0})["cars"] == 0
+    assert ports_from(None) == DEMO_PORTS
+    assert set(ports_from(0).values()) == {0}
+
+
+def test_one_port_given_by_name_wins_over_the_base(capsys: pytest.CaptureFixture[str]) -> None:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        sock.listen()
+        port = sock.getsockname()[1]
+        code = main(["--port-base", "0", "--port", f"hotels={port}"])
+    assert code == 1
+    assert f"cannot listen on 127.0.0.1:{port} for hotels" in capsys.readouterr().err

@@ -89,7 +89,7 @@ PUBLIC = {
         "report_json",
         "report_text",
     ],
-    "interpreter.cli._validate": ["expand_paths", "register"],
+    "interpreter.cli._validate": ["COMMANDS", "expand_paths"],
 }
 
 
