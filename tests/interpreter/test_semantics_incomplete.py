@@ -13,7 +13,7 @@ from typing import Any
 from conftest import Runtime, failure_of, query_report, saga, step
 from temporalio.client import WorkflowHandle
 
-from interpreter.cli._progress import _COLOURS
+from interpreter.cli._progress import STYLES
 from interpreter.client._runs import _EXIT_BY_ERROR_TYPE
 from interpreter.contract import (
     ERROR_TYPES,
@@ -96,4 +96,4 @@ async def test_a_parked_incomplete_saga_can_give_up_its_failed_step(
 
 def test_incomplete_means_a_person_must_look() -> None:
     assert _EXIT_BY_ERROR_TYPE[ERROR_TYPES[SagaStatus.INCOMPLETE]] == ExitCode.NEEDS_ATTENTION
-    assert _COLOURS["INCOMPLETE"] == _COLOURS["COMPENSATION_FAILED"]
+    assert STYLES["INCOMPLETE"] == STYLES["COMPENSATION_FAILED"]
