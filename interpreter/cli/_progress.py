@@ -240,6 +240,10 @@ def print_report(report: SagaReport, as_json: bool) -> None:
         out.print(Text(f"\nError: {report.error}"))
     for failure in report.compensation_failures:
         out.print(Text(f"Compensation failed: {failure}"))
+    for failure in report.forward_failures:
+        out.print(Text(f"Not finished (past the pivot, not undone): {failure}"))
+    for note in report.notes:
+        out.print(Text(f"Note: {note}"))
     if report.status == SagaStatus.COMPLETED:
         out.print(Text("\nOutput: " + json.dumps(report.output, indent=2)))
 

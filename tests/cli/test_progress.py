@@ -130,6 +130,20 @@ def test_the_report_table_is_plain_and_unwrapped_off_a_terminal(
     assert lines[3].endswith(error[: _progress.NOTE_WIDTH - 1] + "…")
 
 
+def test_an_incomplete_saga_names_what_is_not_finished_and_why(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    report = _report(_step("ship", ("FAILED", 0.1)), status=SagaStatus.INCOMPLETE)
+    report.forward_failures = ["ship: failed after the pivot (not compensated): 409"]
+    report.notes = ["cancel arrived while the pivot 'charge' was in flight"]
+
+    print_report(report, as_json=False)
+
+    out = capsys.readouterr().out
+    assert "Not finished (past the pivot, not undone): ship: failed after the pivot" in out
+    assert "Note: cancel arrived while the pivot 'charge' was in flight" in out
+
+
 def test_json_is_the_report_document(capsys: pytest.CaptureFixture[str]) -> None:
     report = _report(_step("flight", ("RUNNING", 0.1)))
     print_report(report, as_json=True)
