@@ -7,7 +7,6 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from conftest import LoopThread, Trip
 from temporalio.client import Client
 
 from interpreter.cli import main
@@ -19,6 +18,8 @@ from interpreter.client._connection import (
     load_settings,
 )
 from interpreter.dev.devserver import DevServer, free_port
+
+from .conftest import LoopThread, Trip
 
 CONFIG = """
 [profile.default]

@@ -6,11 +6,11 @@ import json
 import re
 from pathlib import Path
 
-from conftest import Saga
-
 from interpreter.client._prepare import parse_input, prepare
 from interpreter.dev.demo import DEMO_PORTS, DemoService
 from interpreter.dev.quickstart import relocate
+
+from .conftest import Saga
 
 SAGAS = Path(__file__).resolve().parents[2] / "sagas"
 

@@ -13,13 +13,14 @@ from pathlib import Path
 
 import httpx
 import pytest
-from conftest import SAGA, Trip
 from temporalio.client import Client
 
 from interpreter.cli import main
 from interpreter.cli._session import run_command_line
 from interpreter.client._connection import is_listening
 from interpreter.dev.devserver import DevServer, DevServerError, find_temporal_binary, free_port
+
+from .conftest import SAGA, Trip
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -9,9 +9,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import SAGA, Result, Saga, Trip
 
 from interpreter.cli import main
+
+from .conftest import SAGA, Result, Saga, Trip
 
 HISTORIES = Path(__file__).parents[1] / "interpreter" / "histories"
 SEQUENCE = HISTORIES / "test_a_sequence_runs_in_list_order_and_returns_the_outputs.json"

@@ -8,7 +8,7 @@ import subprocess
 import time
 from typing import Any
 
-from conftest import SAGA, Result, Saga, Trip
+from .conftest import SAGA, Result, Saga, Trip
 
 
 def _fail_always(service: Any, method: str, status: int = 409) -> None:

@@ -8,10 +8,11 @@ import time
 from pathlib import Path
 
 import pytest
-from conftest import SAGA, Trip
 
 from interpreter.cli import main
 from interpreter.dev.devserver import free_port
+
+from .conftest import SAGA, Trip
 
 EMBEDDED = "starting an embedded one for this run…"
 

@@ -58,11 +58,7 @@ def _complete_examples() -> list[tuple[int, str]]:
 def _check_text() -> Callable[[str, str], Any]:
     import dsl
 
-    if hasattr(dsl, "check_text"):
-        return dsl.check_text
-    from dsl.validate import check_text  # the layout before `dsl` exported its API
-
-    return check_text
+    return dsl.check_text
 
 
 def test_the_schema_walk_finds_the_keys_of_nested_objects() -> None:

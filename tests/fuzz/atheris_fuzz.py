@@ -21,7 +21,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-import atheris
+import atheris  # type: ignore[import-untyped]
 
 with atheris.instrument_imports(include=["dsl"]):
     # The validator imports most of its modules lazily: import them here so that they

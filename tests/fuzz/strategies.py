@@ -136,7 +136,7 @@ def _parent(document: Any, path: tuple[Any, ...]) -> Any:
 
 @st.composite
 def mutated_sagas(draw: st.DrawFn) -> dict[str, Any]:
-    document = copy.deepcopy(draw(st.sampled_from(base_sagas())))
+    document: dict[str, Any] = copy.deepcopy(draw(st.sampled_from(base_sagas())))
     for _ in range(draw(st.integers(min_value=1, max_value=3))):
         path = draw(st.sampled_from(_paths(document)[1:]))
         parent = _parent(document, path)

@@ -6,9 +6,10 @@ from __future__ import annotations
 import subprocess
 
 import pytest
-from conftest import READ_KEY, SAGA, WRITE_KEY, Gateway, GatewayFactory, definition, step
 
 from interpreter.dev.demo import DemoService
+
+from .conftest import READ_KEY, SAGA, WRITE_KEY, Gateway, GatewayFactory, definition, step
 
 
 @pytest.fixture

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from conftest import ORDER_INPUT, Gateway, GatewayFactory, definition, step
-
 from interpreter.dev.demo import DemoService
+
+from .conftest import ORDER_INPUT, Gateway, GatewayFactory, definition, step
 
 
 def names(gateway: Gateway) -> dict[str, bool]:

@@ -5,9 +5,10 @@ from __future__ import annotations
 from concurrent.futures import ThreadPoolExecutor
 
 import httpx
-from conftest import Gateway
 
 from interpreter.dev.demo import DemoService
+
+from .conftest import Gateway
 
 
 def start(gateway: Gateway, key: str, body: object) -> httpx.Response:

@@ -7,7 +7,6 @@ import re
 
 import httpx
 import schemathesis
-from conftest import ORDER_INPUT, WRITE_KEY, Gateway, GatewayFactory, definition, step
 from hypothesis import HealthCheck, given, settings
 from schemathesis.checks import not_a_server_error
 from schemathesis.specs.openapi.checks import (
@@ -18,6 +17,8 @@ from schemathesis.specs.openapi.checks import (
 )
 
 from interpreter.dev.demo import DemoService
+
+from .conftest import ORDER_INPUT, WRITE_KEY, Gateway, GatewayFactory, definition, step
 
 CHECKS = [
     not_a_server_error,
@@ -67,7 +68,7 @@ def test_schemathesis_finds_no_server_error_and_no_answer_off_the_document(
     schema = schemathesis.openapi.from_url(f"{gateway.url}/openapi.json", headers=auth)
     tested = 0
     for result in schema.get_all_operations():
-        operation = result.ok()
+        operation = result.ok()  # type: ignore[union-attr]
         _fuzz(operation, gateway.url, auth)
         tested += 1
     assert tested >= 12
@@ -81,7 +82,7 @@ def _fuzz(operation: object, url: str, auth: dict[str, str]) -> None:
         suppress_health_check=list(HealthCheck),
     )
     @given(case=operation.as_strategy())  # type: ignore[attr-defined]
-    def call(case: schemathesis.Case) -> None:
+    def call(case: schemathesis.Case) -> None:  # type: ignore[type-arg]
         if case.query and "wait" in case.query:
             case.query["wait"] = "0s"  # keep each call short; waiting is tested elsewhere
         case.call_and_validate(base_url=url, headers=auth, checks=CHECKS, timeout=60)

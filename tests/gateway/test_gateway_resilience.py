@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from conftest import Gateway, GatewayFactory, definition, step
-
 from interpreter.dev.demo import DemoService
 from interpreter.dev.devserver import free_port
+
+from .conftest import Gateway, GatewayFactory, definition, step
 
 
 def test_a_run_survives_a_gateway_restart_and_the_new_process_serves_it(

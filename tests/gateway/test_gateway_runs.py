@@ -7,9 +7,10 @@ import time
 from typing import Any
 
 import httpx
-from conftest import Gateway, GatewayFactory, definition, step
 
 from interpreter.dev.demo import DemoService
+
+from .conftest import Gateway, GatewayFactory, definition, step
 
 
 def start(gateway: Gateway, body: Any, **headers: str) -> httpx.Response:

@@ -17,10 +17,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import HISTORIES, Runtime, query_report, saga
 
 from interpreter.contract import StepStatus
 from interpreter.dev.demo import DemoService
+
+from .conftest import HISTORIES, Runtime, query_report, saga
 
 SAGA_COMMAND = str(Path(sys.executable).parent / "saga")
 KEYS = {f"k{i}": i for i in range(12)}

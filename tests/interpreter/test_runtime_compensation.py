@@ -7,7 +7,6 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
-from conftest import FAST_ATTEMPTS, Runtime, failure_of, query_report, saga, step
 from temporalio.client import WorkflowHandle, WorkflowUpdateFailedError
 
 from interpreter.contract import (
@@ -19,6 +18,8 @@ from interpreter.contract import (
     StepStatus,
 )
 from interpreter.dev.demo import DemoService
+
+from .conftest import FAST_ATTEMPTS, Runtime, failure_of, query_report, saga, step
 
 
 def paths(svc: DemoService) -> list[str]:

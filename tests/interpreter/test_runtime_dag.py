@@ -5,10 +5,10 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from conftest import Runtime, query_report, saga
-
 from interpreter.contract import StepStatus
 from interpreter.dev.demo import DemoService, RecordedRequest
+
+from .conftest import Runtime, query_report, saga
 
 
 def step(

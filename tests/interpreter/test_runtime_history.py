@@ -14,7 +14,6 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from conftest import HISTORIES, Runtime, saga
 from temporalio.api.enums.v1 import EventType
 from temporalio.client import WorkflowHistory
 from temporalio.worker import Replayer
@@ -22,6 +21,8 @@ from temporalio.worker import Replayer
 from interpreter.dev.demo import DemoService
 from interpreter.worker._worker import workflow_runner
 from interpreter.workflow._saga import SagaWorkflow
+
+from .conftest import HISTORIES, Runtime, saga
 
 RECORDED = sorted(HISTORIES.rglob("*.json"))
 

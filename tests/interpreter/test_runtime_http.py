@@ -9,10 +9,11 @@ from email.utils import format_datetime
 from typing import Any
 
 import pytest
-from conftest import Runtime, failure_of, saga
 
 from interpreter.contract import StepStatus
 from interpreter.dev.demo import DemoService
+
+from .conftest import Runtime, failure_of, saga
 
 
 def one_step(action: dict[str, Any], **step: Any) -> list[dict[str, Any]]:

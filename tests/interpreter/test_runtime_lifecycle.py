@@ -7,7 +7,6 @@ import time
 from collections.abc import Callable
 
 import pytest
-from conftest import Runtime, failure_of, query_report, saga, step
 from temporalio.client import WorkflowFailureError
 from temporalio.common import SearchAttributeKey
 
@@ -23,6 +22,8 @@ from interpreter.contract import (
     StepStatus,
 )
 from interpreter.dev.demo import DemoService
+
+from .conftest import Runtime, failure_of, query_report, saga, step
 
 
 async def arrived(svc: DemoService, path: str) -> float:

@@ -5,10 +5,10 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from conftest import Runtime, saga
-
 from interpreter.contract import ERROR_TYPES, SagaStatus, StepStatus
 from interpreter.dev.demo import DemoService
+
+from .conftest import Runtime, saga
 
 
 def booking(svc: DemoService, names: list[str]) -> list[dict[str, Any]]:

@@ -7,13 +7,14 @@ import uuid
 from collections.abc import Callable
 from pathlib import Path
 
-from conftest import saga
 from temporalio.testing import WorkflowEnvironment
 
 from dsl._model import Saga
 from interpreter.contract import WORKFLOW_NAME, SagaRunInput
 from interpreter.dev.demo import DemoService
 from interpreter.worker._worker import run_worker
+
+from .conftest import saga
 
 
 async def test_run_worker_serves_sagas_until_stopped_and_reads_the_secrets_directory(

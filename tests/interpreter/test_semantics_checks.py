@@ -12,11 +12,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import Runtime, saga, step
 
 from dsl import Saga, definition_snapshot, input_problems, load_and_check, validate_input
 from interpreter.contract import ERROR_TYPES, INVALID_INPUT_ERROR, SagaStatus
 from interpreter.dev.demo import DemoService
+
+from .conftest import Runtime, saga, step
 
 ROOT = Path(__file__).parents[2]
 EXAMPLES = sorted([*ROOT.glob("sagas/*.yaml"), *(ROOT / "tests/examples/valid").iterdir()])

@@ -10,7 +10,6 @@ import asyncio
 from collections.abc import Callable
 from typing import Any
 
-from conftest import Runtime, failure_of, query_report, saga, step
 from temporalio.client import WorkflowHandle
 
 from interpreter.cli._progress import STYLES
@@ -25,6 +24,8 @@ from interpreter.contract import (
 )
 from interpreter.dev.demo import DemoService
 from interpreter.exit_codes import ExitCode
+
+from .conftest import Runtime, failure_of, query_report, saga, step
 
 
 def paths(svc: DemoService) -> list[str]:

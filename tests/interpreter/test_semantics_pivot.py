@@ -9,10 +9,10 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable
 
-from conftest import Runtime, failure_of, query_report, saga, step
-
 from interpreter.contract import ERROR_TYPES, SagaStatus, StepStatus
 from interpreter.dev.demo import DemoService
+
+from .conftest import Runtime, failure_of, query_report, saga, step
 
 
 async def arrived(svc: DemoService, path: str) -> None:

@@ -11,8 +11,6 @@ import asyncio
 from collections.abc import Callable
 from typing import Any
 
-from conftest import Runtime, failure_of, query_report, saga, step
-
 from interpreter.contract import (
     ERROR_TYPES,
     UPDATE_RESUME,
@@ -22,6 +20,8 @@ from interpreter.contract import (
     StepStatus,
 )
 from interpreter.dev.demo import DemoService
+
+from .conftest import Runtime, failure_of, query_report, saga, step
 
 ONE_SHORT_ATTEMPT = {"timeout": "500ms", "retry": {"max_attempts": 1}}
 LATE = 2.0

@@ -223,7 +223,8 @@ class _ChaosHandler(BaseHTTPRequestHandler):
     def _respond(self, fault: str | None, body: bytes, key: str | None) -> int | None:
         cfg = self.proxy.config
         if fault == "reset_before":
-            return self._reset()
+            self._reset()
+            return None
         if fault == "error_5xx":
             return self._send(503, {"error": "injected outage"})
         if fault == "throttle_429":
@@ -238,7 +239,8 @@ class _ChaosHandler(BaseHTTPRequestHandler):
         )
         time.sleep(cfg.slow_seconds if fault == "slow" else cfg.latency)
         if fault == "reset_after":
-            return self._reset()
+            self._reset()
+            return None
         return self._send_raw(status, resp_headers, payload)
 
     def _send(self, status: int, body: Any, headers: tuple[tuple[str, str], ...] = ()) -> int:

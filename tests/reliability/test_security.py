@@ -188,7 +188,7 @@ HOSTILE_EXPRESSIONS = [
 
 @pytest.mark.parametrize("expression", HOSTILE_EXPRESSIONS)
 def test_no_expression_can_read_the_environment_or_files(expression: str) -> None:
-    saga = {
+    saga: dict[str, Any] = {
         "version": 1,
         "name": "hostile",
         "steps": [
@@ -328,6 +328,9 @@ async def test_run_json_prints_only_json_even_for_a_large_input(
     assert set(json.loads(run.stdout)) == {"saga_id"}
 
 
+BAD_INPUTS: tuple[Any, ...] = ({"blob": 5}, [], "text", {"blob": None})
+
+
 async def test_a_saga_started_around_the_cli_with_a_bad_input_sends_nothing(
     saga_cli: CliAndWorker, temporal_server: TemporalServer
 ) -> None:
@@ -344,7 +347,7 @@ async def test_a_saga_started_around_the_cli_with_a_bad_input_sends_nothing(
                 saga_id=f"bad-input-{uuid.uuid4().hex[:8]}",
                 task_queue=cli.task_queue,
             )
-            for value in ({"blob": 5}, [], "text", {"blob": None})
+            for value in BAD_INPUTS
         ]
         errors = []
         for handle in handles:

@@ -1,0 +1,1 @@
+"""The test suite (a package, so folders named like modules never collide)."""
