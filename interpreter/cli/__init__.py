@@ -31,6 +31,10 @@ def build_parser(command: str | None) -> argparse.ArgumentParser:
         from interpreter.cli import _runtime as runtime_commands
 
         runtime_commands.register(sub)
+        from interpreter.cli import _codec, _ops
+
+        _codec.register(sub)
+        _ops.register(sub)
     return parser
 
 
