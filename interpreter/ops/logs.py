@@ -41,6 +41,8 @@ def saga_fields(record: logging.LogRecord) -> dict[str, Any]:
     """The saga id, step, kind and attempt a record speaks for (None when it does not)."""
     fields: dict[str, Any] = {"saga_id": None, "step": None, "kind": None, "attempt": None}
     run = getattr(record, "temporal_activity", None)
+    if run is None:
+        run = _activity_in_progress()
     if isinstance(run, Mapping):
         # The activity id is "STEP/KIND" (a compensation's later rounds add "#N").
         step, _, kind = str(run.get("activity_id", "")).partition("/")
@@ -55,6 +57,20 @@ def saga_fields(record: logging.LogRecord) -> dict[str, Any]:
     if isinstance(run, Mapping):
         fields["saga_id"] = run.get("workflow_id")
     return fields
+
+
+def _activity_in_progress() -> Mapping[str, Any] | None:
+    """The running activity's details, for records logged inside it by other libraries."""
+    from temporalio import activity
+
+    if not activity.in_activity():
+        return None
+    info = activity.info()
+    return {
+        "workflow_id": info.workflow_id,
+        "activity_id": info.activity_id,
+        "attempt": info.attempt,
+    }
 
 
 class JsonFormatter(logging.Formatter):
@@ -112,6 +128,9 @@ def configure_logging(
     handler.saga_dsl = True  # type: ignore[attr-defined]
     root.addHandler(handler)
     root.setLevel(level or env.get(LOG_LEVEL_ENV, "").upper() or logging.INFO)
+    # httpx logs each request at INFO; the activity's own line says it with the verdict.
+    for chatty in ("httpx", "httpcore"):
+        logging.getLogger(chatty).setLevel(logging.WARNING)
     if chosen == "json":
         _json_friendly_sdk_loggers()
     return True
