@@ -30,7 +30,11 @@ from pathlib import Path
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from temporalio.api.common.v1 import Payload
-from temporalio.converter import DataConverter, PayloadCodec
+from temporalio.converter import (
+    DataConverter,
+    DefaultFailureConverterWithEncodedAttributes,
+    PayloadCodec,
+)
 
 from interpreter.client._connection import CommandError
 from interpreter.exit_codes import ExitCode
@@ -202,4 +206,10 @@ def data_converter(
     environ = os.environ if environ is None else environ
     path = key_file or environ.get(KEY_FILE_ENV) or None
     ring = load_key_ring(path) if path else None
-    return DataConverter(payload_codec=EncryptionCodec(ring))
+    if ring is None:
+        return DataConverter(payload_codec=EncryptionCodec(None))
+    # Failure messages ("POST http://...: 409 Conflict: <the response>") are encrypted too.
+    return DataConverter(
+        payload_codec=EncryptionCodec(ring),
+        failure_converter_class=DefaultFailureConverterWithEncodedAttributes,
+    )

@@ -177,6 +177,7 @@ async def test_history_holds_no_plaintext_and_the_report_reads_with_the_key(
     history = (await temporal.client.get_workflow_handle(handle.id).fetch_history()).to_json()
     assert MARKER not in history  # the input and the output
     assert "COMPENSATED" not in history and "failed_step" not in history  # the report
+    assert svc.url not in history  # requests, and the failures' messages that name them
     assert base64.b64encode(ENCODING).decode() in history
 
 
