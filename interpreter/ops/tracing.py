@@ -17,6 +17,7 @@ from __future__ import annotations
 import contextlib
 import contextvars
 import hashlib
+import importlib
 import os
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
@@ -81,16 +82,13 @@ def _exporter(name: str) -> Any:
 
         return ConsoleSpanExporter()
     if name == "otlp":
-        try:
-            from opentelemetry.exporter.otlp.proto.http.trace_exporter import (  # type: ignore[import-not-found]
-                OTLPSpanExporter,
-            )
+        try:  # an optional extra: saga-dsl[otlp]
+            otlp = importlib.import_module("opentelemetry.exporter.otlp.proto.http.trace_exporter")
         except ImportError:
             raise ValueError(
-                "OTEL_TRACES_EXPORTER=otlp needs the OTLP exporter: "
-                "pip install opentelemetry-exporter-otlp-proto-http"
+                "OTEL_TRACES_EXPORTER=otlp needs the OTLP exporter: pip install 'saga-dsl[otlp]'"
             ) from None
-        return OTLPSpanExporter()
+        return otlp.OTLPSpanExporter()
     raise ValueError(f"unknown OTEL_TRACES_EXPORTER {name!r}: use otlp, console or none")
 
 
