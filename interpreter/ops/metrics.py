@@ -53,6 +53,8 @@ __all__ = [
 METRICS_PORT_ENV = "SAGA_METRICS_PORT"
 DURATION_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 900)
 SDK_BUFFER_SIZE = 100_000
+DRAIN_EVERY = 5.0
+"""Seconds between drains of the SDK's metric buffer besides the scrapes."""
 
 
 def metrics_port_from_env(environ: Mapping[str, str] | None = None) -> int | None:
@@ -77,6 +79,8 @@ class SagaMetrics:
 
     def __init__(self, sdk_buffer: MetricBuffer | None = None) -> None:
         self.registry = CollectorRegistry(auto_describe=True)
+        self._servers: list[Any] = []
+        self._closed = threading.Event()
         registry = self.registry
         self.started = Counter(
             "saga_started", "Sagas started, by saga name.", ["saga"], registry=registry
@@ -117,14 +121,29 @@ class SagaMetrics:
             ["saga", "kind"],
             registry=registry,
         )
-        if sdk_buffer is not None:
-            registry.register(SdkMetrics(sdk_buffer))
+        self.sdk = SdkMetrics(sdk_buffer) if sdk_buffer is not None else None
+        if self.sdk is not None:
+            registry.register(self.sdk)
 
     def serve(self, port: int, host: str = "0.0.0.0") -> tuple[Any, threading.Thread]:
         """Serve /metrics on host:port in a daemon thread; port 0 takes a free port
-        (the server's `server_port`). Stop it with `server.shutdown()`."""
+        (the server's `server_port`). `close()` stops it."""
         server, thread = start_http_server(port, host, registry=self.registry)
+        self._servers.append(server)
+        if self.sdk is not None:
+            # Between scrapes too: a full buffer would drop the SDK's updates.
+            drain = threading.Thread(target=self.sdk.drain_until, args=(self._closed,))
+            drain.daemon = True
+            drain.start()
         return server, thread
+
+    def close(self) -> None:
+        """Stop serving and draining."""
+        self._closed.set()
+        for server in self._servers:
+            server.shutdown()
+            server.server_close()
+        self._servers.clear()
 
     def http_attempt(
         self, saga: str, kind: str, attempt: int, status: int | None, seconds: float
@@ -152,6 +171,12 @@ class SdkMetrics(Collector):
         self._help: dict[str, str] = {}
         self._values: dict[tuple[str, tuple[tuple[str, str], ...]], float] = {}
         self._histograms: dict[tuple[str, tuple[tuple[str, str], ...]], list[float]] = {}
+
+    def drain_until(self, stopped: threading.Event, seconds: float = DRAIN_EVERY) -> None:
+        """Drain the buffer every `seconds` until `stopped` is set."""
+        while not stopped.wait(seconds):
+            with self._lock:
+                self._drain()
 
     def collect(self) -> Iterable[Metric]:
         with self._lock:

@@ -149,7 +149,8 @@ async def run_worker(
     port = metrics_port if metrics_port is not None else metrics_port_from_env()
     metrics = SagaMetrics(_sdk_buffer(client)) if port is not None else None
     tracer = SagaTracer() if (tracing_enabled() if tracing is None else tracing) else None
-    server = metrics.serve(port)[0] if metrics is not None and port is not None else None
+    if metrics is not None and port is not None:
+        metrics.serve(port)
     worker, http = _build(
         client,
         task_queue,
@@ -166,9 +167,8 @@ async def run_worker(
                 await stop.wait()
         finally:
             await http.aclose()
-            if server is not None:
-                server.shutdown()
-                server.server_close()
+            if metrics is not None:
+                metrics.close()
 
 
 def _sdk_buffer(client: Client) -> MetricBuffer | None:
