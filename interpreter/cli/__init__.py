@@ -27,6 +27,7 @@ COMMAND_MODULES: dict[str, tuple[str, ...]] = {
     "interpreter.cli._worker": ("worker", "dev"),
     "interpreter.cli._replay": ("replay",),
     "interpreter.cli._serve": ("serve",),
+    "interpreter.cli._codec": ("codec-server",),
     "interpreter.cli._demo": ("demo", "demo-services"),
 }
 CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
@@ -43,7 +44,9 @@ class _LazyGroup(click.Group):
             if cmd_name in names:
                 module = importlib.import_module(module_name)
                 commands: list[click.Command] = module.COMMANDS
-                return next(c for c in commands if c.name == cmd_name)
+                from interpreter.cli._ops import with_ops_options
+
+                return with_ops_options(next(c for c in commands if c.name == cmd_name))
         return None
 
     def resolve_command(

@@ -96,6 +96,8 @@ class ConnectionSettings:
     rpc_metadata: dict[str, str] = field(default_factory=dict)
     configured: bool = True
     """False when the address is only the built-in default: nothing asked for it."""
+    encryption_key_file: str | None = None
+    """The payload encryption keys; None: SAGA_ENCRYPTION_KEY_FILE, if set."""
 
 
 _CONNECTION_HELP = """\
@@ -174,16 +176,37 @@ def _tls_override(current: bool | TLSConfig | None, enabled: bool) -> bool | TLS
 @functools.cache
 def runtime() -> Runtime:
     """The SDK runtime of this process, with the Temporal core's logs sent to Python's
-    logging (so to stderr) instead of stdout, where they would corrupt `--json` output."""
+    logging (so to stderr) instead of stdout, where they would corrupt `--json` output.
+
+    With SAGA_METRICS_PORT set, the SDK's metrics are recorded for the worker's
+    Prometheus endpoint (interpreter.ops.metrics); otherwise they are not kept at all."""
+    from interpreter.ops.metrics import metrics_port_from_env, sdk_runtime_buffer
+
     logs = LoggingConfig(
         filter=TelemetryFilter(core_level="WARN", other_level="ERROR"),
         forwarding=LogForwardingConfig(logger=logging.getLogger("temporalio.core")),
     )
-    return Runtime(telemetry=TelemetryConfig(logging=logs))
+    try:
+        metrics = sdk_runtime_buffer() if metrics_port_from_env() is not None else None
+    except ValueError as err:
+        raise ConfigurationError(str(err)) from None
+    return Runtime(telemetry=TelemetryConfig(logging=logs, metrics=metrics))
 
 
 async def connect(settings: ConnectionSettings) -> Client:
-    """A connected client, or CannotReachTemporal with a short reason."""
+    """A connected client, or CannotReachTemporal with a short reason.
+
+    Every payload goes through the encryption codec (keys from the settings or
+    SAGA_ENCRYPTION_KEY_FILE; without keys, encrypted payloads are refused clearly), and
+    with tracing on (OTEL_* variables) starting a saga opens its trace.
+    """
+    from interpreter.ops.codec import data_converter
+    from interpreter.ops.tracing import client_interceptors
+
+    try:
+        interceptors = client_interceptors()
+    except ValueError as err:
+        raise ConfigurationError(f"tracing: {err}") from None
     try:
         return await Client.connect(
             settings.address,
@@ -193,6 +216,8 @@ async def connect(settings: ConnectionSettings) -> Client:
             tls=settings.tls,
             rpc_metadata=settings.rpc_metadata,
             connect_timeout=CONNECT_TIMEOUT,
+            data_converter=data_converter(settings.encryption_key_file),
+            interceptors=interceptors,
         )
     except (RuntimeError, RPCError) as err:
         raise CannotReachTemporal(settings.address, short_reason(err)) from err

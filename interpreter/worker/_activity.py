@@ -25,7 +25,8 @@ import asyncio
 import base64
 import json
 import os
-from collections.abc import Mapping
+import time
+from collections.abc import Callable, Mapping
 from datetime import UTC, datetime, timedelta
 from email.utils import parsedate_to_datetime
 from typing import Any, NoReturn
@@ -48,6 +49,12 @@ HEARTBEAT_EVERY = 0.5
 EXCERPT_CHARS = 200
 RETRY_AFTER_STATUSES = (429, 503)
 
+Observer = Callable[[HttpCall, int, "int | None", float], None]
+"""Told of every attempt: the call, the attempt number, the status (None: no response)
+and the seconds it took (metrics and spans, see interpreter.ops)."""
+Inject = Callable[[dict[str, str]], None]
+"""Adds trace headers (`traceparent`) of the current attempt to a request's headers."""
+
 
 def service_url_variable(service: str) -> str:
     """The environment variable that overrides a service's url on the worker."""
@@ -62,8 +69,13 @@ class HttpActivity:
         http: httpx.AsyncClient | None,
         secrets: SecretSource,
         environ: Mapping[str, str] | None = None,
+        *,
+        observer: Observer | None = None,
+        inject: Inject | None = None,
     ) -> None:
         self._owns_http = http is None
+        self._observer = observer
+        self._inject = inject
         # Timeouts are enforced around the whole exchange (see `_exchange`), not per read.
         self._http = http or httpx.AsyncClient(timeout=None, follow_redirects=False)
         self._secrets = secrets
@@ -76,13 +88,25 @@ class HttpActivity:
     @activity.defn(name=ACTIVITY_NAME)
     async def call(self, call: HttpCall) -> HttpResult:
         exchange = _Exchange(call, self._url(call), activity.info().attempt)
-        exchange.prepare(self._secrets)
-        beating = asyncio.create_task(_heartbeat(exchange.attempt))
+        started, status = time.perf_counter(), None
         try:
-            response = await _despite_cancel(asyncio.create_task(exchange.send(self._http)))
+            exchange.prepare(self._secrets, self._inject)
+            beating = asyncio.create_task(_heartbeat(exchange.attempt))
+            try:
+                response = await _despite_cancel(asyncio.create_task(exchange.send(self._http)))
+            finally:
+                beating.cancel()
+            status = response[0]
+            return exchange.judge(*response)
         finally:
-            beating.cancel()
-        return exchange.judge(*response)
+            self._attempted(exchange, status, time.perf_counter() - started)
+
+    def _attempted(self, exchange: _Exchange, status: int | None, seconds: float) -> None:
+        # INFO: silent unless the process configured logging (`--log-format`).
+        answer = str(status) if status is not None else "no response"
+        activity.logger.info("%s: %s in %.0f ms", exchange.what(), answer, seconds * 1000)
+        if self._observer is not None:
+            self._observer(exchange.call, exchange.attempt, status, seconds)
 
     def _url(self, call: HttpCall) -> str:
         base = call.base_url
@@ -132,7 +156,7 @@ class _Exchange:
         self.secret_values: list[str] = []
         self.sent = False
 
-    def prepare(self, secrets: SecretSource) -> None:
+    def prepare(self, secrets: SecretSource, inject: Inject | None = None) -> None:
         call = self.call
         try:
             self.headers = dict(call.headers)
@@ -143,6 +167,8 @@ class _Exchange:
             self.fail(f"{call.method} {self.url}: {error}", "MissingSecret", retry=True)
         if call.idempotency_key is not None:
             self.headers["Idempotency-Key"] = call.idempotency_key
+        if inject is not None:
+            inject(self.headers)
         self._body()
 
     def _secret(self, secrets: SecretSource, name: str) -> str:
@@ -171,7 +197,7 @@ class _Exchange:
         if self.content is not None and len(self.content) > MAX_BODY_BYTES:
             size = len(self.content)
             self.fail(
-                f"{self._what()}: request body of {size} bytes is over 1 MiB", "RequestTooLarge"
+                f"{self.what()}: request body of {size} bytes is over 1 MiB", "RequestTooLarge"
             )
 
     async def send(self, http: httpx.AsyncClient) -> Response:
@@ -180,14 +206,14 @@ class _Exchange:
             async with asyncio.timeout(timeout):
                 return await self._exchange(http)
         except TimeoutError:
-            self.fail(f"{self._what()}: no response within {timeout:g}s", "HttpConnection", True)
+            self.fail(f"{self.what()}: no response within {timeout:g}s", "HttpConnection", True)
         except httpx.ConnectError as error:
             self.sent = False  # no connection was made: nothing reached the service
             reason = str(error) or type(error).__name__
-            self.fail(f"{self._what()}: {reason}", "HttpConnection", retry=True)
+            self.fail(f"{self.what()}: {reason}", "HttpConnection", retry=True)
         except httpx.HTTPError as error:
             reason = str(error) or type(error).__name__
-            self.fail(f"{self._what()}: {reason}", "HttpConnection", retry=True)
+            self.fail(f"{self.what()}: {reason}", "HttpConnection", retry=True)
 
     async def _exchange(self, http: httpx.AsyncClient) -> Response:
         request = http.build_request(
@@ -217,7 +243,7 @@ class _Exchange:
         return response.status_code, response.reason_phrase, headers, b"".join(chunks)
 
     def _too_large(self, status: int) -> NoReturn:
-        self.fail(f"{self._what()}: {status} response body is over 1 MiB", "ResponseTooLarge")
+        self.fail(f"{self.what()}: {status} response body is over 1 MiB", "ResponseTooLarge")
 
     def judge(self, status: int, reason: str, headers: dict[str, str], raw: bytes) -> HttpResult:
         call = self.call
@@ -230,11 +256,11 @@ class _Exchange:
             if call.success is not None:
                 if not _holds(call.success, variables):
                     condition = call.success if isinstance(call.success, str) else "false"
-                    message = f"{self._what()}: {status}: success condition {condition!r} is false"
+                    message = f"{self.what()}: {status}: success condition {condition!r} is false"
                     self.fail(message, "SuccessFalse")
             output = compile_template(call.output).render(variables) if call.has_output else body
         except ExpressionError as error:
-            self.fail(f"{self._what()}: {status}: {error.message}", "ExpressionError")
+            self.fail(f"{self.what()}: {status}: {error.message}", "ExpressionError")
         # A service may echo a secret back (a token in a response body): the output goes
         # into the history, which must never hold one.
         output = scrub_value(output, self.secret_values)
@@ -242,7 +268,7 @@ class _Exchange:
         if size > MAX_OUTPUT_BYTES:
             # Temporal refuses payloads over 2 MB by failing the workflow task, forever:
             # the saga would hang instead of being compensated.
-            message = f"{self._what()}: {status}: the step's output is {size} bytes as JSON"
+            message = f"{self.what()}: {status}: the step's output is {size} bytes as JSON"
             self.fail(message + ", over the 1 MiB a step may keep", "OutputTooLarge")
         return HttpResult(status=status, output=output, attempt=self.attempt)
 
@@ -252,14 +278,12 @@ class _Exchange:
         excerpt = " ".join(raw[: EXCERPT_CHARS * 4].decode("utf-8", "replace").split())
         if len(excerpt) > EXCERPT_CHARS:
             excerpt = excerpt[:EXCERPT_CHARS] + "…"
-        message = f"{self._what()}: {status} {reason}".rstrip() + (
-            f": {excerpt}" if excerpt else ""
-        )
+        message = f"{self.what()}: {status} {reason}".rstrip() + (f": {excerpt}" if excerpt else "")
         retry = status_matches(status, self.call.retry_on_status)
         delay = _retry_after(headers.get("retry-after")) if status in RETRY_AFTER_STATUSES else None
         self.fail(message, "HttpStatus", retry=retry, delay=delay)
 
-    def _what(self) -> str:
+    def what(self) -> str:
         return f"{self.call.method} {self.url}"
 
     def fail(
