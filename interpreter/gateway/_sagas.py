@@ -4,6 +4,7 @@ POST /start."""
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from typing import Annotated, Any
 from urllib.parse import quote
 
@@ -15,6 +16,7 @@ from interpreter.client import CatalogueEntry, RequestRefused
 from interpreter.gateway._deps import Reader, State, Writer
 from interpreter.gateway._models import CatalogueEntryOut, RunOut, SagaDetailOut, StartIn
 from interpreter.gateway._problems import Problem, json_pointer
+from interpreter.ops.tracing import continue_trace
 
 __all__ = ["router", "run_body", "START_RESPONSES"]
 
@@ -89,7 +91,7 @@ async def start_named(
 ) -> JSONResponse:
     entry = _find(gateway, name)
     document = _parse(await request.body())
-    return await _start(gateway, entry, document, (), key)
+    return await _start(gateway, entry, document, (), key, request.headers)
 
 
 @router.post(
@@ -119,7 +121,7 @@ async def start_any(
     if run_id is not None and not isinstance(run_id, str):
         raise Problem(400, '"id" must be a string')
     entry = _find(gateway, data["saga"])
-    return await _start(gateway, entry, document, ("input",), run_id)
+    return await _start(gateway, entry, document, ("input",), run_id, request.headers)
 
 
 def _find(gateway: State, name: str) -> CatalogueEntry:
@@ -154,6 +156,7 @@ async def _start(
     document: Document | None,
     prefix: tuple[str, ...],
     run_id: str | None,
+    headers: Mapping[str, str],
 ) -> JSONResponse:
     if entry.saga is None:
         errors = [{"message": str(d), "pointer": ""} for d in entry.diagnostics if d.is_error]
@@ -164,7 +167,8 @@ async def _start(
         raise Problem(422, f"the input does not fit the saga {entry.name!r}", errors=errors)
     client = await gateway.client()
     try:
-        run = await client.start_saga(entry.saga, value, id=run_id)
+        with continue_trace(headers):  # the saga joins the caller's trace, if it sent one
+            run = await client.start_saga(entry.saga, value, id=run_id)
     except RequestRefused as err:  # an unusable id
         raise Problem(400, err.message) from err
     if run.created:
