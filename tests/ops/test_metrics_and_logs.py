@@ -167,6 +167,6 @@ def scrape_registry(metrics: SagaMetrics) -> str:
 def test_a_bad_metrics_port_is_a_usage_error() -> None:
     answer = run_saga("worker", "--metrics-port", "http")
     assert answer.returncode == 2
-    assert "expected a port number, not 'http'" in answer.stderr
+    assert "Invalid value for '--metrics-port': 'http' is not a valid integer" in answer.stderr
     with pytest.raises(ValueError, match="SAGA_METRICS_PORT must be a port number"):
         metrics_port_from_env({"SAGA_METRICS_PORT": "9x"})
