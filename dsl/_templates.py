@@ -150,8 +150,10 @@ def check_template_reads(
 
         in_wait_output = use.part == "output" and use.step in wait_steps
         if "response" in refs.roots and (in_wait_output or use.part == "wait-success"):
-            message = "a wait step has no `response`: its `output` and `success` read `signal`"
-            report(message, r"\bresponse\b")
+            report(
+                "a wait step has no `response`: its `output` and `success` read `signal`",
+                r"\bresponse\b",
+            )
         elif "response" in refs.roots and use.part not in ("output", "success"):
             report(
                 "`response` is only available in a step's `output` and in `success`",
