@@ -342,13 +342,15 @@ class SagaClient:
         if description.status != WorkflowExecutionStatus.RUNNING:
             raise RunConflict(f"saga {saga_id!r} has already ended; no step waits for data")
         handle = self.temporal.get_workflow_handle(saga_id)
-        with self._rpc(saga_id):
-            try:
+        try:
+            with self._rpc(saga_id):
                 report: SagaReport = await handle.execute_update(
                     UPDATE_SIGNAL, SignalRequest(step, data), result_type=SagaReport
                 )
-            except WorkflowUpdateFailedError as err:
-                raise _signal_refused(saga_id, err.cause) from err
+        except WorkflowUpdateFailedError as err:
+            raise _signal_refused(saga_id, err.cause) from err
+        except RunNotFound as err:  # it existed a moment ago: it ended meanwhile
+            raise RunConflict(f"saga {saga_id!r} has ended; no step waits for data") from err
         return report
 
     # --- many runs --------------------------------------------------------------------
