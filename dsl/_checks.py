@@ -2,9 +2,10 @@
 
 Errors: duplicate step names, unknown `after` targets and services, cycles, templates
 that do not parse or read what they may not (`dsl._templates`), more than one pivot,
-finite retries after the pivot, an `input` that is not a JSON Schema.
+finite retries after the pivot, a wait step after the pivot, an `input` or a wait's
+`schema` that is not a JSON Schema.
 Warnings: a mutating step with no compensation, a compensation that can never run,
-a step whose retries outlast the saga's `timeout`.
+a step whose retries (or wait) outlast the saga's `timeout`.
 
 After a cycle in `after`, the checks that need to know which step finishes first
 (reads of steps not guaranteed to have finished, the pivot's descendants) are skipped.
@@ -58,7 +59,10 @@ def check_saga(saga: Saga, document: Document) -> list[Diagnostic]:
     uses, problems = find_templates(document)
     report.found += problems
     attempt = {i for i, step in enumerate(saga.steps) if step.compensate_on == "attempt"}
-    report.found += check_template_reads(document, uses, graph, attempt, ordered=ordered)
+    waits = {i for i, step in enumerate(saga.steps) if step.wait is not None}
+    report.found += check_template_reads(
+        document, uses, graph, attempt, ordered=ordered, wait_steps=waits
+    )
     pivot = _pivots(saga, report)
     if pivot is not None and ordered:
         _after_pivot(saga, graph, pivot, report)
@@ -66,6 +70,7 @@ def check_saga(saga: Saga, document: Document) -> list[Diagnostic]:
     _timeouts(saga, report)
     _history_size(saga, report)
     _input_schema(saga, report)
+    _wait_schemas(saga, report)
     return sorted(set(report.found))
 
 
@@ -105,7 +110,10 @@ def _cycles(graph: StepGraph, report: _Report) -> bool:
 def _requests(saga: Saga) -> list[tuple[JsonPath, Request]]:
     found: list[tuple[JsonPath, Request]] = []
     for i, step in enumerate(saga.steps):
-        found.append((("steps", i, "action"), step.action))
+        if step.action is not None:
+            found.append((("steps", i, "action"), step.action))
+        if step.wait is not None and step.wait.notify is not None:
+            found.append((("steps", i, "wait", "notify"), step.wait.notify))
         if isinstance(step.compensation, Request):
             found.append((("steps", i, "compensation"), step.compensation))
     return found
@@ -133,6 +141,15 @@ def _after_pivot(saga: Saga, graph: StepGraph, pivot: int, report: _Report) -> N
     pivot_name = saga.steps[pivot].name
     for i in graph.descendants(pivot):
         step = saga.steps[i]
+        if step.action is None:
+            if i != pivot:
+                message = (
+                    f"wait step {step.name!r} runs after the pivot {pivot_name!r}, where "
+                    "nothing may fail: a wait can time out or be refused; put it before "
+                    "the pivot, or make it the pivot"
+                )
+                report.at_key(("steps", i, "wait"), message)
+            continue
         attempts = effective_request(saga, step.action, "action").retry.max_attempts
         if attempts == 0 or i == pivot:
             continue
@@ -145,7 +162,8 @@ def _after_pivot(saga: Saga, graph: StepGraph, pivot: int, report: _Report) -> N
 
 def _attempts_path(saga: Saga, i: int) -> JsonPath:
     """Where the finite `max_attempts` of step i comes from."""
-    retry = saga.steps[i].action.retry
+    action = saga.steps[i].action
+    retry = action.retry if action is not None else None
     if retry is not None and retry.max_attempts is not None:
         return ("steps", i, "action", "retry", "max_attempts")
     defaults = saga.defaults.retry if saga.defaults else None
@@ -169,7 +187,7 @@ def _compensations(saga: Saga, graph: StepGraph, pivot: int | None, report: _Rep
                     "succeeded is never undone (use `compensate_on: attempt` or remove it)"
                 )
                 report.at_key(("steps", i, "compensation"), message, "warning")
-        elif step.compensation is None and step.action.method in MUTATING_METHODS:
+        elif step.compensation is None and step.action and step.action.method in MUTATING_METHODS:
             message = (
                 f"step {step.name!r} changes something ({step.action.method}) but has no "
                 "compensation: add one, or say `compensation: none`"
@@ -221,7 +239,13 @@ def _timeouts(saga: Saga, report: _Report) -> None:
     if saga.timeout is None:
         return
     for i, step in enumerate(saga.steps):
-        worst = _worst_case(saga, step.action)
+        if step.wait is not None and step.wait.timeout > saga.timeout:
+            message = (
+                f"step {step.name!r} waits up to {format_duration(step.wait.timeout)}, longer "
+                f"than the saga's timeout {format_duration(saga.timeout)}"
+            )
+            report.at_value(("steps", i, "wait", "timeout"), message, "warning")
+        worst = _worst_case(saga, step.action) if step.action is not None else None
         if worst is None or worst[0] <= saga.timeout:
             continue
         message = (
@@ -237,6 +261,15 @@ def _input_schema(saga: Saga, report: _Report) -> None:
         return
     for path, message in _schema_problems(json.dumps(saga.input, sort_keys=True)):
         report.at_value(("input", *path), f"`input` is not a valid JSON Schema: {message}")
+
+
+def _wait_schemas(saga: Saga, report: _Report) -> None:
+    for i, step in enumerate(saga.steps):
+        if step.wait is None or step.wait.schema_ is None:
+            continue
+        for path, message in _schema_problems(json.dumps(step.wait.schema_, sort_keys=True)):
+            where: JsonPath = ("steps", i, "wait", "schema", *path)
+            report.at_value(where, f"`schema` is not a valid JSON Schema: {message}")
 
 
 @lru_cache(maxsize=64)

@@ -6,8 +6,8 @@ Dicts and lists are templates element by element; other JSON values stay as they
 
 CEL is evaluated by `cel-expr-python` (the C++ reference implementation): no
 expression can reach the environment, files, clocks or randomness, and every
-expression terminates. Only the variables `input`, `saga`, `steps` and `response`
-exist; `references()` tells which steps an expression reads, for the checks.
+expression terminates. Only the variables `input`, `saga`, `steps`, `response` and
+`signal` exist; `references()` tells which steps an expression reads, for the checks.
 
 Map order. The C++ runtime keeps maps in hash tables seeded per process, so the order
 in which a map's keys are visited differs from one process to the next: `m.map(k, k)`
@@ -44,7 +44,7 @@ __all__ = [
     "render",
 ]
 
-VARIABLES = ("input", "saga", "steps", "response")
+VARIABLES = ("input", "saga", "steps", "response", "signal")
 
 
 class ExpressionError(DslError):

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from dsl._model import Request, Saga
+from dsl._model import Request, Saga, Step, format_duration
 
 __all__ = ["render_dot", "render_graph", "render_mermaid"]
 
@@ -30,6 +30,16 @@ def _target(request: Request) -> str:
     return " ".join(part for part in (request.method, request.service, request.path) if part)
 
 
+def _what(step: Step) -> str:
+    """What the step does: its action, or how long it waits (and whom it notifies)."""
+    if step.action is not None:
+        return _target(step.action)
+    assert step.wait is not None
+    waits = f"wait for data, at most {format_duration(step.wait.timeout)}"
+    notify = step.wait.notify
+    return waits if notify is None else f"{waits}; notify: {_target(notify)}"
+
+
 def _condition(value: str | bool) -> str:
     return str(value).lower() if isinstance(value, bool) else value
 
@@ -38,7 +48,7 @@ def _nodes(saga: Saga) -> tuple[list[_Node], list[_Node], list[tuple[str, str]]]
     """Steps, compensations, and `after` edges (from dependency to dependent)."""
     steps, undo = [], []
     for step in saga.steps:
-        lines = [step.name, _target(step.action)]
+        lines = [step.name, _what(step)]
         if step.when is not None:
             lines.append(f"when: {_condition(step.when)}")
         if step.pivot:

@@ -41,6 +41,7 @@ __all__ = [
     "Secret",
     "Service",
     "Step",
+    "Wait",
     "effective_request",
     "format_duration",
     "parse_duration",
@@ -276,12 +277,48 @@ STEP_NAME_PATTERN = r"^[a-z_][a-z0-9_]*$"
 SAGA_NAME_PATTERN = r"^[a-z][a-z0-9_-]{0,62}$"
 
 
+class Wait(_Model):
+    """A wait step's wait: the step is WAITING until data is delivered for it."""
+
+    timeout: Duration = Field(
+        description="How long to wait for the data; then the step fails with reason 'timeout'."
+    )
+    schema_: dict[str, Any] | None = Field(
+        default=None,
+        alias="schema",
+        description="A JSON Schema (2020-12) the data must satisfy; other data is refused "
+        "to its sender.",
+    )
+    success: str | bool | None = Field(
+        default=None,
+        description="A boolean expression over `signal` (the data); false fails the step, "
+        "which is not retried.",
+    )
+    notify: Request | None = Field(
+        default=None,
+        description="A request sent once when the wait begins (to ask for the data); "
+        "it cannot read `signal`.",
+    )
+
+
 class Step(_Model):
-    """One step: an action and what undoes it."""
+    """One step: an action (or a wait for data) and what undoes it."""
+
+    model_config = ConfigDict(
+        json_schema_extra={"oneOf": [{"required": ["action"]}, {"required": ["wait"]}]}
+    )
 
     name: str = Field(pattern=STEP_NAME_PATTERN, description="Unique step name (a CEL identifier).")
     description: str | None = Field(default=None, description="What the step does.")
-    action: Request = Field(description="The HTTP call that does the step's work.")
+    action: Request | None = Field(
+        default=None,
+        description="The HTTP call that does the step's work; a step has `action` or `wait`.",
+    )
+    wait: Wait | None = Field(
+        default=None,
+        description="Wait for data delivered from outside (an approval, a callback) "
+        "instead of calling a service; a step has `action` or `wait`.",
+    )
     compensation: Request | Literal["none"] | None = Field(
         default=None,
         description="The HTTP call that undoes the action, or 'none' to say no undo is needed.",
@@ -289,7 +326,8 @@ class Step(_Model):
     output: Any = Field(
         default=None,
         description="What later steps may read as steps.<name>.output (templates over "
-        "`response`); default: the response body.",
+        "`response`, or over `signal` in a wait step); default: the response body (the "
+        "data in a wait step).",
     )
     after: list[str] | None = Field(
         default=None,
@@ -304,8 +342,16 @@ class Step(_Model):
     compensate_on: Literal["success", "attempt"] = Field(
         default="success",
         description="'success': undo only a step that succeeded; 'attempt': also undo a step "
-        "whose action was sent but failed or was cancelled.",
+        "whose action was sent (or whose wait began) but failed or was cancelled.",
     )
+
+    @model_validator(mode="after")
+    def _action_or_wait(self) -> Step:
+        if self.action is not None and self.wait is not None:
+            raise ValueError("give either `action` or `wait`, not both")
+        if self.action is None and self.wait is None:
+            raise ValueError("a step needs `action` (an HTTP call) or `wait` (data from outside)")
+        return self
 
 
 class Saga(_Model):

@@ -93,6 +93,8 @@ def jsonschema_diagnostics(document: Document, errors: Iterable[Any]) -> list[Di
 def _explain(document: Document, error: Any) -> Iterator[Diagnostic]:
     path: JsonPath = tuple(error.absolute_path)
     kind = error.validator
+    if kind == "oneOf" and all(set(branch) == {"required"} for branch in error.validator_value):
+        return  # `action` or `wait`: a rule between keys, worded by the model's validator
     if kind in ("anyOf", "oneOf") and error.context:
         yield from _explain_union(document, error, path)
     elif kind == "additionalProperties":

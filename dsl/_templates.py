@@ -2,7 +2,8 @@
 
 `find_templates` compiles every `${ }` of a validated saga document and says, for each
 expression, in which part of which step it sits; `check_template_reads` enforces the
-rules: `response` only in a step's `output` and `success`, `steps.X` only for steps
+rules: `response` only in a step's `output` and `success`, `signal` only in a wait
+step's `output` and its `wait.success`, `steps.X` only for steps
 guaranteed to have finished, no dynamic `steps[...]`, and a compensation that may run
 after a failed attempt does not read its own step's output.
 """
@@ -34,9 +35,10 @@ class TemplateUse:
     step: int | None
     """The step it belongs to; None for the saga's `output` and the services."""
     part: str
-    """'action', 'compensation', 'output', 'when', 'success', 'saga-output', 'service'."""
+    """'action', 'compensation', 'notify', 'output', 'when', 'success', 'wait-success',
+    'saga-output', 'service'."""
     kind: str = ""
-    """For `success`: the request it belongs to ('action' or 'compensation')."""
+    """For `success`: the request it belongs to ('action', 'compensation' or 'notify')."""
 
 
 def find_templates(document: Document) -> tuple[list[TemplateUse], list[Diagnostic]]:
@@ -69,10 +71,20 @@ def _strings(data: dict[str, Any]) -> Iterator[tuple[JsonPath, str, bool, _Conte
             request = step.get(kind)
             if isinstance(request, dict):
                 yield from _request((*base, kind), request, (i, kind, kind))
+        yield from _wait((*base, "wait"), step.get("wait"), i)
         yield from _leaves((*base, "output"), step.get("output"), (i, "output", ""))
         if isinstance(step.get("when"), str):
             yield (*base, "when"), step["when"], True, (i, "when", "")
     yield from _leaves(("output",), data.get("output"), (None, "saga-output", ""))
+
+
+def _wait(base: JsonPath, wait: Any, i: int) -> Iterator[tuple[JsonPath, str, bool, _Context]]:
+    if not isinstance(wait, dict):
+        return
+    if isinstance(wait.get("notify"), dict):
+        yield from _request((*base, "notify"), wait["notify"], (i, "notify", "notify"))
+    if isinstance(wait.get("success"), str):
+        yield (*base, "success"), wait["success"], True, (i, "wait-success", "")
 
 
 def _request(
@@ -122,10 +134,11 @@ def check_template_reads(
     attempt_steps: set[int],
     *,
     ordered: bool = True,
+    wait_steps: frozenset[int] | set[int] = frozenset(),
 ) -> list[Diagnostic]:
     """`attempt_steps`: the steps whose compensation runs on a failed attempt too;
     `ordered`: False when `after` has a cycle, so ancestry means nothing and reads of
-    other steps are not judged by it."""
+    other steps are not judged by it; `wait_steps`: the steps that wait for data."""
     index = {name: i for i, name in reversed(list(enumerate(graph.names)))}
     found: list[Diagnostic] = []
     for use in uses:
@@ -135,10 +148,21 @@ def check_template_reads(
             line, column = _mention(document, use, word)
             found.append(Diagnostic(document.path, line, column, "error", message))
 
-        if "response" in refs.roots and use.part not in ("output", "success"):
+        in_wait_output = use.part == "output" and use.step in wait_steps
+        if "response" in refs.roots and (in_wait_output or use.part == "wait-success"):
+            report(
+                "a wait step has no `response`: its `output` and `success` read `signal`",
+                r"\bresponse\b",
+            )
+        elif "response" in refs.roots and use.part not in ("output", "success"):
             report(
                 "`response` is only available in a step's `output` and in `success`",
                 r"\bresponse\b",
+            )
+        if "signal" in refs.roots and not (in_wait_output or use.part == "wait-success"):
+            report(
+                "`signal` is only available in a wait step's `output` and in `wait.success`",
+                r"\bsignal\b",
             )
         if refs.dynamic_steps:
             report(

@@ -31,6 +31,7 @@ __all__ = [
     "canonical_json",
     "check_document",
     "check_text",
+    "data_problems",
     "definition_snapshot",
     "input_problems",
     "load_and_check",
@@ -179,9 +180,32 @@ def input_problems(saga: Saga, value: Any) -> list[str]:
     return [d.message for d in validate_input(saga, value) if d.is_error]
 
 
-def _plain(error: Any) -> str:
+def data_problems(schema: dict[str, Any], value: Any) -> list[tuple[tuple[str | int, ...], str]]:
+    """Where `value` does not fit `schema` (a wait step's data): the path into the value
+    and a message, one per problem; [] when it fits. The same judgement as
+    `validate_input` (JSON Schema 2020-12, formats asserted)."""
+    from dsl._checks import input_validator
+    from dsl._schema_errors import jsonschema_diagnostics
+
+    validator, problem = input_validator(schema)
+    if validator is None:
+        return [((), f"the step's schema is invalid: {problem}")]
+    try:
+        errors = list(validator.iter_errors(value))
+    except Exception as failure:  # unresolvable $ref and the like, found only while validating
+        return [((), f"cannot check the data against the step's schema: {failure}")]
+    found: list[tuple[tuple[str | int, ...], str]] = []
+    located = Document("<data>", "", value)
+    for error in sorted(errors, key=lambda e: [str(p) for p in e.absolute_path]):
+        messages = [d.message for d in jsonschema_diagnostics(located, [error]) if d.is_error]
+        path = tuple(error.absolute_path)
+        found += [(path, message) for message in messages or [_plain(error, "data")]]
+    return found
+
+
+def _plain(error: Any, root: str = "input") -> str:
     where = "".join(f"[{part!r}]" for part in error.absolute_path)
-    return f"input{where}: {error.message}"
+    return f"{root}{where}: {error.message}"
 
 
 # --- the definition snapshot sent with each run -------------------------------------

@@ -19,7 +19,11 @@ __all__ = [
     "DEFAULT_TASK_QUEUE",
     "ERROR_TYPES",
     "QUERY_REPORT",
+    "SIGNAL_INVALID_DATA",
+    "SIGNAL_NOT_WAITING",
+    "SIGNAL_UNKNOWN_STEP",
     "UPDATE_RESUME",
+    "UPDATE_SIGNAL",
     "WORKFLOW_NAME",
     "HttpCall",
     "HttpResult",
@@ -27,6 +31,7 @@ __all__ = [
     "SagaReport",
     "SagaRunInput",
     "SagaStatus",
+    "SignalRequest",
     "StepReport",
     "StepStatus",
     "StepTransition",
@@ -36,6 +41,7 @@ WORKFLOW_NAME = "Saga"
 ACTIVITY_NAME = "saga.http"
 QUERY_REPORT = "report"
 UPDATE_RESUME = "resume"
+UPDATE_SIGNAL = "signal"
 DEFAULT_TASK_QUEUE = "sagas"
 
 SEARCH_ATTRIBUTE_NAME = "SagaName"
@@ -60,6 +66,8 @@ class StepStatus(StrEnum):
     FAILED = "FAILED"
     SKIPPED = "SKIPPED"
     CANCELLED = "CANCELLED"
+    WAITING = "WAITING"
+    """A wait step waiting for its data (delivered by the `signal` update)."""
     COMPENSATING = "COMPENSATING"
     COMPENSATED = "COMPENSATED"
     COMPENSATION_FAILED = "COMPENSATION_FAILED"
@@ -74,6 +82,14 @@ ERROR_TYPES = {
 }
 INVALID_INPUT_ERROR = "SagaInvalidInput"
 INVALID_DEFINITION_ERROR = "SagaInvalidDefinition"
+
+# The ApplicationError type with which the `signal` update's validator refuses data
+# (nothing is recorded): the step does not exist; it does not wait (not a wait step,
+# ended, already given its data, or the saga is stopping); the data does not fit the
+# step's `schema` (details[0] is {"errors": [{"message": ..., "pointer": ...}]}).
+SIGNAL_UNKNOWN_STEP = "SagaSignalUnknownStep"
+SIGNAL_NOT_WAITING = "SagaSignalNotWaiting"
+SIGNAL_INVALID_DATA = "SagaSignalInvalidData"
 
 
 @dataclass
@@ -113,6 +129,15 @@ class StepReport:
     compensation_skipped: bool = False
     """True when an operator skipped the failed compensation (`saga resume --skip`), or
     gave up on a step that failed after the pivot."""
+    waiting_since: str | None = None
+    """A wait step: when it began waiting (ISO 8601 UTC, workflow time)."""
+    deadline: str | None = None
+    """A wait step: when its wait times out (waiting_since + its `timeout`)."""
+    signal_at: str | None = None
+    """A wait step: when its data was delivered (it may arrive before the wait begins)."""
+    reason: str | None = None
+    """Why a wait step failed: 'timeout' (no data in time), 'rejected' (its `success`
+    was false for the data), or None."""
     outcome_uncertain: bool = False
     """True when the action's request may have taken effect but no answer said whether it
     did (a timeout, a connection lost after sending) and resending it did not tell."""
@@ -180,13 +205,21 @@ class ResumeRequest:
 
 
 @dataclass
+class SignalRequest:
+    """`saga signal ID STEP --data JSON`: data for a wait step."""
+
+    step: str
+    data: Any = None
+
+
+@dataclass
 class HttpCall:
     """One rendered request, the activity's argument. Secrets stay as names."""
 
     saga_id: str
     step: str
     kind: str
-    """'action' or 'compensation'."""
+    """'action', 'compensation' or 'notify' (a wait step's request)."""
     method: str
     service: str | None
     """Set when the target is a service, so the worker can apply SAGA_SERVICE_<NAME>_URL."""

@@ -24,6 +24,7 @@ __all__ = ["COMMAND_MODULES", "main", "run"]
 COMMAND_MODULES: dict[str, tuple[str, ...]] = {
     "interpreter.cli._validate": ("validate", "schema", "graph"),
     "interpreter.cli._runs": ("run", "status", "result", "cancel", "list", "resume"),
+    "interpreter.cli._signal": ("signal",),
     "interpreter.cli._worker": ("worker", "dev"),
     "interpreter.cli._replay": ("replay",),
     "interpreter.cli._serve": ("serve",),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from pathlib import Path
 from typing import Any
 
@@ -99,7 +100,16 @@ async def demo_command(
         folder = quickstart.sagas_folder(sagas)
     except FileNotFoundError as err:
         raise click.UsageError(str(err)) from None
-    chosen = [] if no_fail else failures or [demo.fail_spec(quickstart.EXAMPLES[example])]
+    default = quickstart.EXAMPLES[example]
+    chosen = failures or ([demo.fail_spec(default)] if default else [])
+    chosen = [] if no_fail else chosen
+    alongside = None
+    if example in quickstart.ANSWERS:  # the manager's answer: no by default, yes otherwise
+        alongside = functools.partial(
+            quickstart.answer_wait,
+            step=quickstart.ANSWERS[example],
+            approve=no_fail or bool(failures),
+        )
     quickstart.set_demo_secrets()
     try:
         services = quickstart.start_services(chosen)
@@ -110,7 +120,7 @@ async def demo_command(
         click.echo(quickstart.describe(services, chosen), err=True)
         file, input_file = folder / f"{example}.yaml", folder / f"{example}.input.json"
         prepared = quickstart.relocate(prepare_run(str(file), f"@{input_file}"), services)
-        return await run_saga(prepared, None, False, as_json, task_queue, connection)
+        return await run_saga(prepared, None, False, as_json, task_queue, connection, alongside)
     finally:
         for service in services:
             service.stop()

@@ -88,6 +88,20 @@ exit codes: 0 cancel requested (with --wait: as `saga run`); 1 no such running s
 
 exit codes: 0 resumed; 1 no such saga, or it is not parked""",
     ),
+    "signal": (
+        "deliver data to a wait step (an approval, a callback)",
+        "Send JSON data to the wait step STEP of the running saga ID. The step takes it "
+        "at once if it is waiting, or keeps it for when it begins to wait. The saga "
+        "refuses, and nothing changes, when STEP is unknown or is not a wait step, when "
+        "it has ended or already has its data, or when the data does not fit the step's "
+        "`schema` (each problem is listed).",
+        """examples:
+  saga signal expense-7a8b9c0d manager_approval --data '{"approved": true, "by": "ann"}'
+  saga signal expense-7a8b9c0d manager_approval --data @approval.json
+
+exit codes: 0 taken; 1 refused (the reason is printed), or no such saga; 5 cannot reach
+Temporal""",
+    ),
     "worker": (
         "run the generic saga worker",
         "Run the one worker every saga needs: the generic workflow and its HTTP activity. "

@@ -13,7 +13,7 @@ import json
 import os
 import sys
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, TextIO
 
 from rich.console import Console
@@ -99,7 +99,31 @@ def _format_seconds(seconds: float | None) -> str:
     return f"{seconds * 1000:.0f}ms" if seconds < 1 else f"{seconds:.2f}s"
 
 
+def waiting_note(step: StepReport, now: datetime | None = None) -> str:
+    """`waiting 1m05s, deadline 2025-01-02 10:00:00Z`: how long a WAITING step has waited
+    (by this machine's clock) and when its wait times out; "" for any other step."""
+    since, deadline = _parse(step.waiting_since), _parse(step.deadline)
+    if step.status != StepStatus.WAITING or since is None:
+        return ""
+    waited = max(((now or datetime.now(UTC)) - since).total_seconds(), 0.0)
+    note = f"waiting {_format_wait(waited)}"
+    if deadline is not None:
+        note += f", deadline {deadline.astimezone(UTC):%Y-%m-%d %H:%M:%S}Z"
+    return note + (", data received" if step.signal_at else "")
+
+
+def _format_wait(seconds: float) -> str:
+    whole = int(seconds)
+    hours, rest = divmod(whole, 3600)
+    minutes, secs = divmod(rest, 60)
+    if hours:
+        return f"{hours}h{minutes:02d}m"
+    return f"{minutes}m{secs:02d}s" if minutes else f"{secs}s"
+
+
 def _step_detail(step: StepReport) -> str:
+    if step.status == StepStatus.WAITING:
+        return waiting_note(step)
     parts = [_format_seconds(_seconds_between(step.started_at, step.finished_at))]
     if step.attempts > 1:
         parts.append(f"{step.attempts} attempts")
@@ -211,7 +235,7 @@ def _step_table(steps: list[StepReport]) -> Table:
     table = _table("STEP", "STATUS", "ATTEMPTS", "TIME", "NOTE")
     for step in steps:
         took = _format_seconds(_seconds_between(step.started_at, step.finished_at))
-        note = step.compensation_error or step.last_error or ""
+        note = step.compensation_error or step.last_error or waiting_note(step)
         if len(note) > NOTE_WIDTH:
             note = note[: NOTE_WIDTH - 1] + "…"
         status = _status(step.status)

@@ -12,9 +12,11 @@ import asyncio
 import json
 import secrets
 import sys
+from collections.abc import Callable, Coroutine
 from typing import Any
 
 import click
+from temporalio.client import Client
 
 from dsl import InvalidSaga, Saga, load_and_check, validate_input
 from interpreter.cli._common import (
@@ -124,8 +126,10 @@ async def run_saga(
     as_json: bool,
     task_queue: str,
     connection: dict[str, Any],
+    alongside: Callable[[Client, str], Coroutine[Any, Any, None]] | None = None,
 ) -> int:
-    """Start a prepared saga (on an embedded server when none is around) and follow it."""
+    """Start a prepared saga (on an embedded server when none is around) and follow it;
+    `alongside(client, saga_id)` runs while it is followed (`saga demo` answers waits)."""
     connect = settings(connection)
     saga_id = saga_id or f"{prepared.saga.name}-{secrets.token_hex(4)}"
     session = temporal_for_run(connect, task_queue, allow_embedded=not no_wait)
@@ -144,7 +148,10 @@ async def run_saga(
             click.echo(f"Started saga {saga_id} ({prepared.saga.name}).", err=True)
             if not embedded and not await worker_is_polling(client, task_queue):
                 click.echo(_no_worker_warning(task_queue), err=True)
+            helper = asyncio.create_task(alongside(client, saga_id)) if alongside else None
             report, outcome = await _follow_or_detach(handle, saga_id)
+            if helper is not None:
+                helper.cancel()
         # Inside the block: an embedded server stops only after the report is out.
         return print_outcome(report, outcome, as_json)
 

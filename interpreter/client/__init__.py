@@ -15,13 +15,16 @@ Exceptions::
     ├── ConfigurationError   the connection settings cannot be loaded (exit code 2)
     ├── SagaNotFound         no saga of that name in the catalogue
     ├── RunNotFound          no saga run with that id
+    ├── StepNotFound         the run's saga has no step of that name (signal)
     ├── RunConflict          the run's state, or an id already used, refuses the request
     └── RequestRefused       the saga refused the request
+        └── DataRefused      a wait step's `schema` refused the data sent to it
 """
 
 from __future__ import annotations
 
 from interpreter.client._api import (
+    DataRefused,
     RequestRefused,
     RunConflict,
     RunNotFound,
@@ -29,6 +32,7 @@ from interpreter.client._api import (
     SagaClient,
     SagaNotFound,
     StartedRun,
+    StepNotFound,
 )
 from interpreter.client._catalogue import Catalogue, CatalogueEntry
 from interpreter.client._connection import (
@@ -64,6 +68,7 @@ __all__ = [
     "CommandError",
     "ConfigurationError",
     "ConnectionSettings",
+    "DataRefused",
     "Outcome",
     "Prepared",
     "RequestRefused",
@@ -75,6 +80,7 @@ __all__ = [
     "SagaClient",
     "SagaNotFound",
     "StartedRun",
+    "StepNotFound",
     "cancel_saga",
     "connect",
     "default_address",

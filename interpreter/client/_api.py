@@ -14,8 +14,10 @@ it raises `RunConflict`. Every method raises a `CommandError` a user can act on:
     ├── CannotReachTemporal  no Temporal server answered
     ├── SagaNotFound         no saga of that name in the catalogue
     ├── RunNotFound          no saga run with that id
+    ├── StepNotFound         the run's saga has no step of that name (signal)
     ├── RunConflict          the run's state (or an id already used) refuses the request
     └── RequestRefused       the saga refused the request (e.g. resume of an unknown step)
+        └── DataRefused      a wait step's `schema` refused the data; .errors has each problem
     InvalidSaga (dsl)        the saga file or the input is invalid; has every diagnostic
 """
 
@@ -66,16 +68,21 @@ from interpreter.client._runs import (
 )
 from interpreter.contract import (
     DEFAULT_TASK_QUEUE,
+    SIGNAL_INVALID_DATA,
+    SIGNAL_UNKNOWN_STEP,
     UPDATE_RESUME,
+    UPDATE_SIGNAL,
     WORKFLOW_NAME,
     ResumeRequest,
     SagaReport,
     SagaRunInput,
     SagaStatus,
+    SignalRequest,
 )
 from interpreter.exit_codes import ExitCode
 
 __all__ = [
+    "DataRefused",
     "RequestRefused",
     "RunConflict",
     "RunNotFound",
@@ -83,6 +90,7 @@ __all__ = [
     "SagaClient",
     "SagaNotFound",
     "StartedRun",
+    "StepNotFound",
 ]
 
 MAX_ID_LENGTH = 255
@@ -107,6 +115,10 @@ class RunNotFound(CommandError):
         self.saga_id = saga_id
 
 
+class StepNotFound(CommandError):
+    """Raised when data is sent to a step the run's saga does not have."""
+
+
 class RunConflict(CommandError):
     """Raised when the run's state refuses the request: it has ended, it is not parked,
     or its id was already used for another input."""
@@ -114,6 +126,15 @@ class RunConflict(CommandError):
 
 class RequestRefused(CommandError):
     """Raised when the saga itself refuses the request (its reason is the message)."""
+
+
+class DataRefused(RequestRefused):
+    """Raised when a wait step's `schema` refuses the data sent to it."""
+
+    def __init__(self, message: str, errors: list[dict[str, str]]) -> None:
+        super().__init__(message)
+        self.errors = errors
+        """Each problem: {"message": ..., "pointer": JSON pointer into the data}."""
 
 
 @dataclass(frozen=True)
@@ -311,6 +332,27 @@ class SagaClient:
                 raise RequestRefused(f"cannot resume {saga_id}: {message}") from err
         return await self.report(saga_id)
 
+    async def signal(self, saga_id: str, step: str, data: Any) -> SagaReport:
+        """Deliver `data` to the wait step `step`; returns the report once it is taken.
+
+        Raises StepNotFound (no such step), RunConflict (the step does not wait: not a
+        wait step, ended, already given its data, or the run has ended), DataRefused
+        (the step's `schema` refused the data). A refusal changes nothing in the run."""
+        description = await self._describe(saga_id)
+        if description.status != WorkflowExecutionStatus.RUNNING:
+            raise RunConflict(f"saga {saga_id!r} has already ended; no step waits for data")
+        handle = self.temporal.get_workflow_handle(saga_id)
+        try:
+            with self._rpc(saga_id):
+                report: SagaReport = await handle.execute_update(
+                    UPDATE_SIGNAL, SignalRequest(step, data), result_type=SagaReport
+                )
+        except WorkflowUpdateFailedError as err:
+            raise _signal_refused(saga_id, err.cause) from err
+        except RunNotFound as err:  # it existed a moment ago: it ended meanwhile
+            raise RunConflict(f"saga {saga_id!r} has ended; no step waits for data") from err
+        return report
+
     # --- many runs --------------------------------------------------------------------
 
     async def list(
@@ -377,6 +419,17 @@ class SagaClient:
             if err.status in (RPCStatusCode.UNAVAILABLE, RPCStatusCode.DEADLINE_EXCEEDED):
                 raise CannotReachTemporal(self._address, short_reason(err)) from err
             raise CommandError(f"Temporal refused the request: {err.message}") from err
+
+
+def _signal_refused(saga_id: str, cause: BaseException) -> CommandError:
+    if not isinstance(cause, ApplicationError):
+        return RequestRefused(f"saga {saga_id!r} refused the data: {cause}")
+    if cause.type == SIGNAL_UNKNOWN_STEP:
+        return StepNotFound(f"saga {saga_id!r}: {cause.message}")
+    if cause.type == SIGNAL_INVALID_DATA:
+        details = cause.details[0] if cause.details else {}
+        return DataRefused(f"saga {saga_id!r}: {cause.message}", list(details.get("errors", [])))
+    return RunConflict(f"saga {saga_id!r}: {cause.message}")
 
 
 def check_id(saga_id: str) -> None:

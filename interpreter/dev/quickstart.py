@@ -13,7 +13,9 @@ a worker's `SAGA_SERVICE_<NAME>_URL` would not reach.
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
+import json
 import os
 import sys
 import threading
@@ -22,14 +24,20 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
+from temporalio.client import Client
+
 from dsl import canonical_json
+from interpreter.client import SagaClient
 from interpreter.client._prepare import Prepared
+from interpreter.contract import SagaStatus, StepStatus
 from interpreter.dev import demo
 from interpreter.dev.demo import DEMO_PORTS, DemoService, FailSpec, RecordedRequest
 
 __all__ = [
+    "ANSWERS",
     "DEMO_SECRETS",
     "EXAMPLES",
+    "answer_wait",
     "describe",
     "relocate",
     "sagas_folder",
@@ -37,15 +45,39 @@ __all__ = [
     "start_services",
 ]
 
-# Example saga -> the failure that shows its compensation.
+# Example saga -> the failure that shows its compensation ("": none, see ANSWERS).
 EXAMPLES = {
     "trip-booking": "cars:503",
     "order-fulfilment": "shipping:409",
     "money-transfer": "bank/credits:409",
+    "expense-approval": "",
 }
+ANSWERS = {"expense-approval": "manager_approval"}
+"""Example saga -> its wait step, which `saga demo` answers itself, as the manager would
+from a second terminal (`saga signal`): a rejection by default, so the saga compensates;
+an approval with --no-fail (or any --fail), so it goes on."""
+ANSWER_DELAY = 2.0
+"""Seconds the demo lets the step wait before answering, so the WAITING step is seen."""
 # The example sagas read these secrets; the demo services accept any value.
 DEMO_SECRETS = {"PAYMENTS_TOKEN": "demo-payments-token", "WAREHOUSE_KEY": "demo-warehouse-key"}
 DEFAULT_HOST = "127.0.0.1"
+
+
+async def answer_wait(client: Client, saga_id: str, step: str, approve: bool) -> None:
+    """Wait until `step` is WAITING, then deliver the manager's answer to it."""
+    sagas = SagaClient(client)
+    for _ in range(1200):
+        report = await sagas.report(saga_id)
+        if any(s.name == step and s.status == StepStatus.WAITING for s in report.steps):
+            break
+        if report.status != SagaStatus.RUNNING:
+            return
+        await asyncio.sleep(0.25)
+    await asyncio.sleep(ANSWER_DELAY)
+    data = {"approved": approve, "by": "ann"}
+    print(f"  demo: the manager answers: saga signal {saga_id} {step} --data "
+          f"'{json.dumps(data)}'", file=sys.stderr, flush=True)  # fmt: skip
+    await sagas.signal(saga_id, step, data)
 
 
 def sagas_folder(explicit: Path | None) -> Path:

@@ -27,6 +27,7 @@ from interpreter.client import (
     RunConflict,
     RunNotFound,
     SagaNotFound,
+    StepNotFound,
 )
 
 __all__ = [
@@ -96,7 +97,7 @@ def from_error(error: Exception) -> Problem:
     """The answer to an error of the client API (or of the language)."""
     if isinstance(error, CannotReachTemporal):
         return Problem(503, error.message, headers={"Retry-After": RETRY_AFTER})
-    if isinstance(error, SagaNotFound | RunNotFound):
+    if isinstance(error, SagaNotFound | RunNotFound | StepNotFound):
         return Problem(404, error.message)
     if isinstance(error, RunConflict):
         return Problem(409, error.message)

@@ -1,4 +1,4 @@
-"""Runs: GET /runs, GET /runs/{id}, its result, its events, cancel and resume."""
+"""Runs: GET /runs, GET /runs/{id}, its result, its events, cancel, resume and signals."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from fastapi.responses import JSONResponse, Response
 from sse_starlette import EventSourceResponse
 
 from dsl import parse_duration
-from interpreter.client import CommandError, RunSummary, SagaClient
+from interpreter.client import CommandError, DataRefused, RunSummary, SagaClient
 from interpreter.contract import SagaReport
 from interpreter.gateway._deps import Client, Reader, Writer
 from interpreter.gateway._models import (
@@ -160,6 +160,40 @@ async def resume_run(id: str, request: Request, _: Writer, client: Client) -> JS
     retry, skip = _resume_request(await request.body())
     report = await client.resume(id, retry=retry, skip=skip)
     return JSONResponse(report.to_dict())
+
+
+@router.post(
+    "/runs/{id}/signals/{step}",
+    response_model=SagaReport,
+    responses={
+        404: {"description": "no run with that id, or its saga has no such step"},
+        409: {"description": "the step does not wait: not a wait step, ended, or given its data"},
+        422: {"description": "the data does not fit the step's `schema`"},
+    },
+    summary="data for a wait step (an approval, a callback)",
+    openapi_extra={
+        "requestBody": {
+            "required": True,
+            "content": {"application/json": {"schema": {"description": "the data, any JSON"}}},
+        }
+    },
+)
+async def signal_run(
+    id: str, step: str, request: Request, _: Writer, client: Client
+) -> JSONResponse:
+    try:
+        data = json.loads(await request.body(), parse_constant=_no_constant)
+    except (ValueError, UnicodeDecodeError) as err:
+        raise Problem(400, f"the body is not JSON: {err}") from err
+    try:
+        report = await client.signal(id, step, data)
+    except DataRefused as err:
+        raise Problem(422, err.message, slug="refused", errors=err.errors) from err
+    return JSONResponse(report.to_dict())
+
+
+def _no_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not JSON")
 
 
 def _resume_request(raw: bytes) -> tuple[bool, list[str]]:

@@ -10,6 +10,7 @@ them, so what runs inside the sandbox is visible at a glance.
     _calls.py     a step's request rendered into the activity's argument; retry policy
     _plan.py      which steps are ready, the order of undos
     _outcomes.py  what an activity's failure means (attempts, sent or not, message)
+    _wait.py      wait steps: which data the `signal` update takes, what it makes of a step
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ PASSTHROUGH_MODULES = (
     "interpreter.workflow._calls",
     "interpreter.workflow._outcomes",
     "interpreter.workflow._plan",
+    "interpreter.workflow._wait",
     # What those import, shared with the worker instead of re-imported for every run;
     # including what they load lazily from inside a run: cel_expr_python (a C++
     # extension, loaded on the first expression) and jsonschema's helpers (rpds is Rust).

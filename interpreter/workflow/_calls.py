@@ -38,13 +38,15 @@ from interpreter.contract import HttpCall
 
 __all__ = ["Kind", "build_call", "default_idempotency_key", "request_of", "retry_policy"]
 
-Kind = Literal["action", "compensation"]
+Kind = Literal["action", "compensation", "notify"]
 
 
 def request_of(step: Step, kind: Kind) -> Request | None:
-    """The step's action, or its compensation (None when it has none)."""
+    """The step's action, its compensation, or its wait's notify (None when it has none)."""
     if kind == "action":
         return step.action
+    if kind == "notify":
+        return step.wait.notify if step.wait is not None else None
     return step.compensation if isinstance(step.compensation, Request) else None
 
 
@@ -58,7 +60,11 @@ def build_call(
     """The rendered call and its effective settings; raises ExpressionError."""
     request = request_of(step, kind)
     assert request is not None, f"step {step.name!r} has no {kind}"
-    effective = effective_request(saga, request, kind, semantics=semantics)
+    # A notify is a forward request: it has an action's defaults.
+    settings_kind: Literal["action", "compensation"] = (
+        "compensation" if kind == "compensation" else "action"
+    )
+    effective = effective_request(saga, request, settings_kind, semantics=semantics)
     ordered = semantics is None or semantics >= 2
     call = HttpCall(
         saga_id=context["saga"]["id"],

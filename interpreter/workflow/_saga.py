@@ -10,6 +10,7 @@ file never touches sagas already running. The life of a run:
    `timeout` cancels the steps in flight;
 3. compensate, shielded from cancellation: a step is undone only after every step that
    depends on it has been undone, independent undos run concurrently;
+   A wait step instead waits for data delivered by the `signal` update (`_wait_step`);
 4. park (if the saga says so) while compensations have failed, until a `resume` update;
 5. end: return the output, or fail with an `ApplicationError` whose type says how the
    saga ended and whose details[0] is the `SagaReport`.
@@ -54,6 +55,7 @@ with workflow.unsafe.imports_passed_through():
         SEARCH_ATTRIBUTE_NAME,
         SEARCH_ATTRIBUTE_STATUS,
         UPDATE_RESUME,
+        UPDATE_SIGNAL,
         WORKFLOW_NAME,
         HttpCall,
         HttpResult,
@@ -61,6 +63,7 @@ with workflow.unsafe.imports_passed_through():
         SagaReport,
         SagaRunInput,
         SagaStatus,
+        SignalRequest,
         StepReport,
         StepStatus,
         StepTransition,
@@ -76,6 +79,7 @@ with workflow.unsafe.imports_passed_through():
         was_sent,
     )
     from interpreter.workflow._plan import ready_steps, undo_waits
+    from interpreter.workflow._wait import judge, refusal, timed_out
 
 __all__ = ["HEARTBEAT_TIMEOUT", "SEMANTICS_PATCHES", "TIMEOUT_MARGIN", "SagaWorkflow"]
 
@@ -137,6 +141,8 @@ class SagaWorkflow:
         """Actions whose outcome is uncertain (semantics 2), with the request as it was sent."""
         self._semantics = 1
         """Which behaviour this run has: see SEMANTICS_PATCHES."""
+        self._signals: dict[str, Any] = {}
+        """Data delivered to wait steps (semantics 2), kept until the step uses it."""
 
     @workflow.run
     async def run(self, run: SagaRunInput) -> Any:
@@ -199,6 +205,20 @@ class SagaWorkflow:
                 raise ValueError(f"step {name!r} has no failed compensation to skip")
         if not request.retry and not request.skip:
             raise ValueError("nothing to do: ask to retry, or name the steps to skip")
+
+    @workflow.update(name=UPDATE_SIGNAL)
+    def signal(self, request: SignalRequest) -> SagaReport:
+        self._signals[request.step] = request.data
+        self._steps[request.step].signal_at = _now()
+        return self._report
+
+    @signal.validator
+    def _validate_signal(self, request: SignalRequest) -> None:
+        # `_semantics` is still 1 before the run's first task: the saga itself says
+        # whether it has wait steps, and a run recorded before them has none.
+        refused = refusal(self._saga, self._report, self._signals, request)
+        if refused is not None:
+            raise refused
 
     # --- checks -----------------------------------------------------------------------
 
@@ -273,7 +293,12 @@ class SagaWorkflow:
     def _pivot_in_flight(self) -> bool:
         assert self._saga is not None
         saga = self._saga
-        return any(saga.step(n).pivot for n, t in self._running.items() if not t.done())
+        # A waiting pivot has taken no effect: a cancel or timeout simply ends its wait.
+        return any(
+            saga.step(n).pivot and saga.step(n).wait is None
+            for n, t in self._running.items()
+            if not t.done()
+        )
 
     def _release(self, pivot: str) -> None:
         """The pivot a cancel or timeout waited for has ended: forward if it succeeded,
@@ -329,6 +354,9 @@ class SagaWorkflow:
     async def _run_step(self, saga: Saga, step: Step) -> None:
         report = self._steps[step.name]
         report.started_at = _now()
+        if step.wait is not None:
+            await self._wait_step(saga, step)
+            return
         call: HttpCall | None = None
         try:
             call, effective = build_call(
@@ -362,6 +390,77 @@ class SagaWorkflow:
         report.finished_at = _now()
         if step.pivot and self._held is not None:
             self._release(step.name)
+
+    async def _wait_step(self, saga: Saga, step: Step) -> None:
+        """Notify, wait for the data (or the timeout), judge it. A failure elsewhere
+        ends the wait (CANCELLED): nothing waited for can matter once the saga undoes."""
+        assert step.wait is not None
+        report, name = self._steps[step.name], step.name
+        if step.wait.notify is not None and not await self._notify(saga, step):
+            return
+        self._sent.add(name)  # the wait began: `compensate_on: attempt` undoes from here
+        _move(report, StepStatus.WAITING)
+        report.waiting_since = _now()
+        report.deadline = (workflow.now() + step.wait.timeout).isoformat()
+
+        def ended() -> bool:
+            stopped = self._report.reason is not None and not self._committed
+            return name in self._signals or stopped
+
+        try:
+            await workflow.wait_condition(
+                ended,
+                timeout=step.wait.timeout,
+                timeout_summary=f"{name} (wait)",
+            )
+        except TimeoutError:
+            report.reason = "timeout"
+            self._step_failed(name, timed_out(step))
+        except asyncio.CancelledError:
+            _move(report, StepStatus.CANCELLED)
+        else:
+            self._judge(saga, step)
+        report.finished_at = _now()
+
+    async def _notify(self, saga: Saga, step: Step) -> bool:
+        """Send the wait's notify; False (the step has ended) when it did not succeed."""
+        report, call = self._steps[step.name], None
+        try:
+            call, effective = build_call(
+                saga, step, "notify", self._context(saga), semantics=self._semantics
+            )
+            await self._execute(call, effective)
+            return True
+        except ExpressionError as error:
+            self._step_failed(step.name, f"notify: {error.message}")
+        except ActivityError as error:
+            report.attempts = attempts_of(error)
+            if was_sent(error):
+                self._sent.add(step.name)
+            if isinstance(error.cause, CancelledError):
+                _move(report, StepStatus.CANCELLED)
+            else:
+                self._step_failed(step.name, f"notify: {describe(error, call)}")
+        except asyncio.CancelledError:
+            _move(report, StepStatus.CANCELLED)
+            if call is not None:
+                self._sent.add(step.name)
+        report.finished_at = _now()
+        return False
+
+    def _judge(self, saga: Saga, step: Step) -> None:
+        report = self._steps[step.name]
+        if step.name not in self._signals:  # the saga stopped while the step waited
+            _move(report, StepStatus.CANCELLED)
+            return
+        output, reason, failure = judge(step, self._signals[step.name], self._context(saga))
+        if failure is not None:
+            report.reason = reason
+            self._step_failed(step.name, failure)
+            return
+        self._outputs[step.name] = output
+        _move(report, StepStatus.SUCCEEDED)
+        self._committed = self._committed or step.pivot
 
     def _uncertain(self, name: str, call: HttpCall) -> None:
         """The action may have taken effect though no answer said so (semantics 2): it
@@ -462,6 +561,7 @@ class SagaWorkflow:
         call, report = self._unsure[step.name], self._steps[step.name]
         if call.idempotency_key is None:
             return
+        assert step.action is not None  # only an action's outcome can be uncertain
         effective = effective_request(saga, step.action, "action")
         try:
             result = await self._execute(call, effective, resolution=True)

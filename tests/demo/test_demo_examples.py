@@ -14,7 +14,12 @@ from dsl._model import Request, Saga
 from interpreter.dev.demo import DEMO_PORTS
 
 SAGAS = Path(__file__).resolve().parents[2] / "sagas"
-INPUTS = {"trip-booking": "trip", "order-fulfilment": "order", "money-transfer": "transfer"}
+INPUTS = {
+    "trip-booking": "trip",
+    "order-fulfilment": "order",
+    "money-transfer": "transfer",
+    "expense-approval": "expense",
+}
 
 
 def _load(name: str) -> Saga:
@@ -22,7 +27,8 @@ def _load(name: str) -> Saga:
 
 
 def _requests(saga: Saga) -> list[Request]:
-    found = [step.action for step in saga.steps]
+    found = [step.action for step in saga.steps if step.action is not None]
+    found += [s.wait.notify for s in saga.steps if s.wait is not None and s.wait.notify]
     return found + [s.compensation for s in saga.steps if isinstance(s.compensation, Request)]
 
 

@@ -79,7 +79,7 @@ def test_unwrap_raises_invalid_saga_with_every_error() -> None:
 def test_semantic_checks_run_only_on_a_structurally_valid_saga() -> None:
     result = check_text("version: 1\nname: x\nsteps:\n  - name: a\n    after: [zz]\n")
     assert [d.message for d in result.diagnostics] == [
-        "missing required key 'action' in `steps[0]`"
+        "a step needs `action` (an HTTP call) or `wait` (data from outside)"
     ]
 
 
