@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 from datetime import UTC, datetime
+from typing import Any
 
 from interpreter.cli._progress import ProgressPrinter, waiting_note
 from interpreter.contract import SagaReport, StepReport, StepStatus, StepTransition
@@ -12,7 +13,7 @@ SINCE = "2025-03-01T09:00:00+00:00"
 DEADLINE = "2025-03-04T09:00:00+00:00"
 
 
-def waiting(**keys: str) -> StepReport:
+def waiting(**keys: Any) -> StepReport:
     return StepReport(
         "approval",
         StepStatus.WAITING,

@@ -8,7 +8,14 @@ from typing import Any
 import pytest
 from pydantic import ValidationError
 
-from dsl._model import Saga, effective_request, format_duration, parse_duration, status_matches
+from dsl._model import (
+    Request,
+    Saga,
+    effective_request,
+    format_duration,
+    parse_duration,
+    status_matches,
+)
 
 
 @pytest.mark.parametrize(
@@ -68,7 +75,7 @@ def _saga(defaults: dict[str, Any] | None = None, **request: Any) -> Saga:
 
 def test_builtin_defaults_apply_to_a_bare_action() -> None:
     saga = _saga()
-    effective = effective_request(saga, saga.steps[0].action, "action")
+    effective = effective_request(saga, _action(saga), "action")
     assert effective.timeout == timedelta(seconds=30)
     assert effective.retry.max_attempts == 5
     assert effective.retry.initial_interval == timedelta(seconds=1)
@@ -80,7 +87,7 @@ def test_builtin_defaults_apply_to_a_bare_action() -> None:
 
 def test_compensations_retry_without_limit_by_default() -> None:
     saga = _saga()
-    effective = effective_request(saga, saga.steps[0].action, "compensation")
+    effective = effective_request(saga, _action(saga), "compensation")
     assert effective.retry.max_attempts == 0
     assert effective.retry.max_interval == timedelta(minutes=1)
     assert effective.retry.initial_interval == timedelta(seconds=1)
@@ -93,7 +100,7 @@ def test_saga_defaults_override_builtins_and_requests_override_both() -> None:
         retry={"max_attempts": 7},
         expect=[201],
     )
-    effective = effective_request(saga, saga.steps[0].action, "action")
+    effective = effective_request(saga, _action(saga), "action")
     assert effective.timeout == timedelta(seconds=2)
     assert effective.retry.max_attempts == 7
     assert effective.retry.backoff == 1.5
@@ -108,7 +115,7 @@ def test_saga_retry_defaults_reach_compensations_but_compensation_defaults_win()
             "compensation": {"timeout": "20s", "retry": {"max_attempts": 0}},
         }
     )
-    effective = effective_request(saga, saga.steps[0].action, "compensation")
+    effective = effective_request(saga, _action(saga), "compensation")
     assert effective.timeout == timedelta(seconds=20)
     assert effective.retry.max_attempts == 0
     assert effective.retry.initial_interval == timedelta(seconds=2)
@@ -132,3 +139,9 @@ def test_dependencies_default_to_the_previous_step() -> None:
         }
     )
     assert saga.dependencies() == {"a": [], "b": ["a"], "c": []}
+
+
+def _action(saga: Saga) -> Request:
+    action = saga.steps[0].action
+    assert action is not None
+    return action

@@ -8,9 +8,9 @@ import subprocess
 import time
 from typing import Any
 
-from conftest import SAGA, Gateway, GatewayFactory, definition, step
-
 from interpreter.dev.demo import DemoService
+
+from .conftest import SAGA, Gateway, GatewayFactory, definition, step
 
 SCHEMA = {
     "type": "object",

@@ -23,7 +23,14 @@ from dsl._expressions import (
     render,
     with_ordered_ranges,
 )
-from dsl._model import BUILTIN_DEFAULTS, Retry, Saga, builtin_defaults, effective_request
+from dsl._model import (
+    BUILTIN_DEFAULTS,
+    Request,
+    Retry,
+    Saga,
+    builtin_defaults,
+    effective_request,
+)
 from interpreter.contract import StepStatus
 from interpreter.workflow._calls import build_call
 from interpreter.workflow._plan import ready_steps, undo_waits
@@ -234,8 +241,8 @@ def test_every_semantics_version_has_pinned_defaults() -> None:
 
 @pytest.mark.parametrize("version", range(1, LATEST + 1))
 def test_a_run_gets_the_defaults_of_its_semantics_version(version: int) -> None:
-    action = effective_request(SAGA, SAGA.steps[0].action, "action", semantics=version)
-    undo = effective_request(SAGA, SAGA.steps[0].action, "compensation", semantics=version)
+    action = effective_request(SAGA, _action(SAGA), "action", semantics=version)
+    undo = effective_request(SAGA, _action(SAGA), "compensation", semantics=version)
     assert action.timeout == undo.timeout == timedelta(seconds=30)
     assert (action.retry.max_attempts, action.retry.max_interval) == (5, timedelta(seconds=30))
     assert (undo.retry.max_attempts, undo.retry.max_interval) == (0, timedelta(minutes=1))
@@ -282,3 +289,9 @@ def test_ready_steps_and_undo_waits_follow_the_file() -> None:
     waits = undo_waits(saga, list(reversed(["start", *NAMES])))
     assert list(waits) == list(reversed(["start", *NAMES]))
     assert waits["start"] == NAMES
+
+
+def _action(saga: Saga) -> Request:
+    action = saga.steps[0].action
+    assert action is not None
+    return action

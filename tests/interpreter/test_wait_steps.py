@@ -12,7 +12,6 @@ from typing import Any
 
 import httpx
 import pytest
-from conftest import Runtime, failure_of, query_report, saga, step
 from temporalio.client import WorkflowHandle, WorkflowUpdateFailedError
 from temporalio.exceptions import ApplicationError
 from temporalio.testing import WorkflowEnvironment
@@ -29,6 +28,8 @@ from interpreter.contract import (
 )
 from interpreter.dev.demo import DemoService
 from interpreter.worker._worker import build_worker
+
+from .conftest import Runtime, failure_of, query_report, saga, step
 
 APPROVAL_SCHEMA = {
     "type": "object",
@@ -136,7 +137,7 @@ async def test_data_that_does_not_fit_the_schema_is_refused_and_changes_nothing(
     await signal(handle, "approval", {"approved": True, "by": "ann"})
     await handle.result()
     history = await handle.fetch_history()
-    updates = [e for e in history.events if "UPDATE" in e.WhichOneof("attributes").upper()]
+    updates = [e for e in history.events if "UPDATE" in (e.WhichOneof("attributes") or "").upper()]
     assert len(updates) == 2  # accepted and completed, once: the refusal left no trace
 
 
