@@ -9,6 +9,7 @@ catalogue, so a file edited since does not change the picture of a run.
 
 from __future__ import annotations
 
+from datetime import timedelta
 from importlib.resources import files
 from typing import Any
 
@@ -16,11 +17,12 @@ from fastapi import APIRouter, FastAPI
 from fastapi.responses import FileResponse, JSONResponse
 from fastapi.staticfiles import StaticFiles
 from pydantic import ValidationError
-from temporalio.api.enums.v1 import EventType
+from temporalio.service import RPCError, RPCStatusCode
 
 from dsl import Saga, StepGraph
-from interpreter.client import RunNotFound, SagaClient
-from interpreter.contract import SagaRunInput
+from interpreter.client import CannotReachTemporal, RunNotFound, SagaClient
+from interpreter.client._connection import short_reason
+from interpreter.contract import WORKFLOW_NAME, SagaRunInput
 from interpreter.gateway._deps import Client, Reader
 from interpreter.gateway._models import RunGraphOut
 from interpreter.gateway._problems import Problem
@@ -29,6 +31,7 @@ __all__ = ["ASSETS", "install_ui", "run_graph", "router"]
 
 ASSETS = files("interpreter.gateway") / "ui"
 router = APIRouter(tags=["runs"])
+RPC_TIMEOUT = timedelta(seconds=10)
 _HEADERS = {
     # The page runs only its own files: no inline script, nothing from another host.
     "Content-Security-Policy": "default-src 'self'; img-src 'self' data:; "
@@ -62,17 +65,24 @@ async def get_graph(id: str, _: Reader, client: Client) -> JSONResponse:
 
 
 async def _definition(client: SagaClient, saga_id: str) -> Saga:
-    await client.report(saga_id)  # RunNotFound for anything but a saga run
+    """The definition in the run's first event (one short read, no query to a worker)."""
     handle = client.temporal.get_workflow_handle(saga_id)
-    async for event in handle.fetch_history_events(page_size=1):
-        if event.event_type != EventType.EVENT_TYPE_WORKFLOW_EXECUTION_STARTED:
-            break
-        payloads = event.workflow_execution_started_event_attributes.input.payloads
-        [run] = await client.temporal.data_converter.decode(payloads[:1], [SagaRunInput])
-        try:
+    try:
+        async for event in handle.fetch_history_events(page_size=1, rpc_timeout=RPC_TIMEOUT):
+            attributes = event.workflow_execution_started_event_attributes
+            if attributes.workflow_type.name != WORKFLOW_NAME:
+                break
+            [run] = await client.temporal.data_converter.decode(
+                attributes.input.payloads[:1], [SagaRunInput]
+            )
             return Saga.model_validate(run.definition)
-        except ValidationError as err:
-            raise Problem(409, f"the definition of run {saga_id!r} cannot be read") from err
+    except RPCError as err:
+        if err.status in (RPCStatusCode.NOT_FOUND, RPCStatusCode.INVALID_ARGUMENT):
+            raise RunNotFound(saga_id) from err
+        address = client.temporal.service_client.config.target_host
+        raise CannotReachTemporal(address, short_reason(err)) from err
+    except (ValidationError, ValueError, TypeError) as err:
+        raise Problem(409, f"the definition of run {saga_id!r} cannot be read") from err
     raise RunNotFound(saga_id)
 
 

@@ -20,18 +20,23 @@ const UNDO_STATE = { COMPENSATING: "undoing", COMPENSATED: "undone", COMPENSATIO
 const runId = decodeURIComponent(location.pathname.replace(/^\/ui\/runs\//, ""));
 const runPath = `/runs/${encodeURIComponent(runId)}`;
 let scope = "read";
-let lastStatus = null;
+let lastReport = null;
 
 async function main() {
   byId("title").textContent = `Run ${runId}`;
   document.title = `${runId} · saga run`;
   scope = (await signIn()).scope;
-  const graph = await json(await api(`${runPath}/graph`));
-  byId("title").textContent = `Run ${runId} of ${graph.saga}`;
-  draw(graph);
-  performance.mark("graph-drawn");
   setUpActions();
-  await follow();
+  // The graph and the stream at once: a report that comes first paints when it is drawn.
+  await Promise.all([graph(), follow()]);
+}
+
+async function graph() {
+  const data = await json(await api(`${runPath}/graph`));
+  byId("title").textContent = `Run ${runId} of ${data.saga}`;
+  draw(data);
+  performance.mark("graph-drawn");
+  if (lastReport) for (const step of lastReport.steps) paint(step);
 }
 
 // --- the events stream -----------------------------------------------------------------
@@ -52,7 +57,7 @@ async function follow() {
     }
     if (!ended) await new Promise((resolve) => setTimeout(resolve, RETRY_MS));
   }
-  live(lastStatus && ENDED.has(lastStatus) ? "ended" : "");
+  live(lastReport && ENDED.has(lastReport.status) ? "ended" : "");
 }
 
 function live(text) {
@@ -60,7 +65,7 @@ function live(text) {
 }
 
 function show(report) {
-  lastStatus = report.status;
+  lastReport = report;
   byId("saga-status").replaceChildren(report.status.replaceAll("_", " "));
   byId("saga-status").className = `badge status-${report.status}`;
   byId("saga-status").dataset.status = report.status;
@@ -95,13 +100,17 @@ function table(report) {
       el("th", { scope: "row" }, step.name),
       el("td", {}, badge(step.status)),
       el("td", {}, String(step.attempts)),
-      el("td", {}, time(step.started_at)),
-      el("td", {}, took(step.started_at, step.finished_at)),
+      el("td", { className: "time" }, clock(step.started_at)),
+      el("td", { className: "time" }, took(step.started_at, step.finished_at)),
       el("td", {}, compensation(step)),
       el("td", { className: "message" }, step.compensation_error || step.last_error || ""),
     ),
   );
   byId("report").tBodies[0].replaceChildren(...rows);
+}
+
+function clock(iso) {
+  return iso ? new Date(iso).toLocaleTimeString() : "";
 }
 
 function took(start, end) {
@@ -113,7 +122,7 @@ function took(start, end) {
 function compensation(step) {
   if (step.compensation_skipped) return "skipped by an operator";
   if (!step.compensation_attempts) return "";
-  const when = step.compensated_at ? `, ${time(step.compensated_at)}` : "";
+  const when = step.compensated_at ? `, done ${clock(step.compensated_at)}` : "";
   return `${step.compensation_attempts} attempt${step.compensation_attempts > 1 ? "s" : ""}${when}`;
 }
 

@@ -299,11 +299,15 @@ function objectField(schema, pointer, label, required, form) {
     node,
     read(errors) {
       const value = {};
+      const found = [];
       for (const [key, child] of children) {
-        const item = child.read(errors);
+        const item = child.read(found);
         if (item !== undefined) value[key] = item;
       }
-      return Object.keys(value).length || required ? value : undefined;
+      // An optional object left empty is left out, required fields inside it with it.
+      const absent = !required && !Object.keys(value).length;
+      errors.push(...found.filter((error) => !(absent && error.missing)));
+      return absent ? undefined : value;
     },
   };
 }
@@ -333,7 +337,7 @@ function wrap(schema, pointer, label, required, control, after = null) {
 }
 
 function missing(errors, pointer, required) {
-  if (required) errors.push({ pointer, message: "this field is required" });
+  if (required) errors.push({ pointer, message: "this field is required", missing: true });
   return undefined;
 }
 
