@@ -194,3 +194,26 @@ def test_a_write_key_gets_the_buttons(
     page.focus("#cancel")
     page.keyboard.press("Enter")
     eventually(lambda: saga_status(page) == "COMPENSATED", "the cancelled saga compensates")
+
+
+def test_a_parked_run_offers_resume_and_resumes(
+    gateway_factory: GatewayFactory, service: DemoService, page: Any
+) -> None:
+    gateway = gateway_factory()
+    service.fail("POST", "/c", status=400, times=None)
+    service.fail("PUT", "/undo/b", status=409, times=1)  # not retried: it parks
+    steps = [step(service, "a"), step(service, "b"), step(service, "c")]
+    gateway.write(definition("parks", steps, on_compensation_failure="park"))
+    gateway.start()
+    run_id = start(gateway, "parks")
+    page.goto(f"{gateway.url}/ui/runs/{run_id}")
+    eventually(lambda: saga_status(page) == "PARKED", "the saga parks")
+    assert node_status(page, "b") == "COMPENSATION_FAILED"
+    assert page.text_content('#graph g.undo[data-undo="b"] .status') == "failed"
+    assert page.is_hidden("#cancel")
+    assert page.locator("#skip-step option").all_inner_texts() == ["b"]
+
+    page.get_by_role("button", name="Resume: retry failed compensations").click()
+    eventually(lambda: saga_status(page) == "COMPENSATED", "the resumed saga compensates")
+    assert node_status(page, "b") == "COMPENSATED"
+    assert page.is_hidden("#resume")
