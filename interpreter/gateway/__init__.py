@@ -8,9 +8,10 @@
     _health.py    /healthz, /readyz, /me
     _openapi.py   the OpenAPI 3.1 document built from the catalogue; /docs (offline)
     _problems.py  every error as application/problem+json; the 1 MiB body limit
+    _ui.py        the run page: /ui, /ui/runs/{id}, its assets (ui/), GET /runs/{id}/graph
 
 The gateway keeps no state of its own (Temporal holds it), so any number can run side
-by side. Routes of the run page will live under /ui.
+by side.
 """
 
 from __future__ import annotations

@@ -10,6 +10,7 @@ from interpreter.gateway._deps import Gateway
 from interpreter.gateway._openapi import install_openapi
 from interpreter.gateway._problems import BodyLimit, install_handlers
 from interpreter.gateway._settings import GatewaySettings, KeyRing, load_api_keys
+from interpreter.gateway._ui import install_ui
 
 __all__ = ["create_app"]
 
@@ -28,6 +29,7 @@ def create_app(settings: GatewaySettings) -> FastAPI:
     app.state.gateway = gateway
     for module in (_sagas, _runs, _health):
         app.include_router(module.router)
+    install_ui(app)
     install_openapi(app, gateway)
     install_handlers(app)
     app.add_middleware(BodyLimit)

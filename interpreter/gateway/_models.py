@@ -14,6 +14,7 @@ __all__ = [
     "Me",
     "ProblemOut",
     "ResumeIn",
+    "RunGraphOut",
     "RunLinks",
     "RunOut",
     "RunResultOut",
@@ -77,6 +78,21 @@ class RunResultOut(BaseModel):
 
 class RunStillRunning(BaseModel):
     status: str
+
+
+class GraphStepOut(BaseModel):
+    name: str
+    after: list[str] = Field(description="the steps this one waits for")
+    layer: int = Field(description="the longest chain of dependencies before this step")
+    compensation: bool = Field(description="true when the step has a compensation")
+    pivot: bool
+    when: bool = Field(description="true when the step has a `when` condition")
+
+
+class RunGraphOut(BaseModel):
+    saga_id: str
+    saga: str
+    steps: list[GraphStepOut]
 
 
 class StatusOut(BaseModel):
