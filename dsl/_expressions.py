@@ -182,6 +182,8 @@ class Expression:
     def evaluate(self, context: Mapping[str, Any]) -> Any:
         program = _program(self.source, self.offset)
         data = {name: value for name, value in context.items() if name in self.refs.roots}
+        if "steps" in data:
+            data["steps"] = _steps_read(data["steps"], self.refs)
         try:
             value = program.eval(data=data)
         except Exception as error:  # the C++ runtime raises RuntimeError subclasses
@@ -190,6 +192,15 @@ class Expression:
             message = str(value.plain_value())
             raise ExpressionError(f"{self.source.strip()!r}: {_clean(message)}", self.offset)
         return value.plain_value()
+
+
+def _steps_read(steps: Mapping[str, Any], refs: References) -> dict[str, Any]:
+    """Only the steps the expression names: handing CEL every step would cost the
+    length of the saga on each evaluation. `steps` may be any mapping (the workflow's is
+    a live view); CEL takes plain dicts."""
+    if refs.dynamic_steps:
+        return dict(steps)
+    return {name: steps[name] for name in sorted(refs.steps) if name in steps}
 
 
 def _clean(message: str) -> str:

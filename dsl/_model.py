@@ -13,6 +13,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import timedelta
+from functools import cached_property
 from typing import Annotated, Any, Literal
 
 from pydantic import (
@@ -340,7 +341,17 @@ class Saga(_Model):
     output: Any = Field(default=None, description="The run's result on success (templates).")
 
     def step(self, name: str) -> Step:
-        return next(step for step in self.steps if step.name == name)
+        """The step of that name (the first, should two share it); KeyError if none."""
+        return self.steps[self._step_index[name]]
+
+    @cached_property
+    def _step_index(self) -> dict[str, int]:
+        # Built on first use and kept: looking steps up by name must not cost the
+        # length of the saga each time (the workflow does it for every step).
+        index: dict[str, int] = {}
+        for i, step in enumerate(self.steps):
+            index.setdefault(step.name, i)
+        return index
 
     def dependencies(self) -> dict[str, list[str]]:
         """Each step's `after`, with the default (the previous step) filled in."""

@@ -141,8 +141,12 @@ def _variables_read(templates: Iterable[Template], context: Mapping[str, Any]) -
             steps |= expression.refs.steps
             dynamic |= expression.refs.dynamic_steps
     variables = {name: context[name] for name in sorted(roots) if name in context}
-    if "steps" in variables and not dynamic:
-        variables["steps"] = {n: v for n, v in context["steps"].items() if n in steps}
+    if "steps" in variables:
+        # Looked up by name, not by walking every step: this runs for each request.
+        every = variables["steps"]
+        variables["steps"] = (
+            dict(every) if dynamic else {n: every[n] for n in sorted(steps) if n in every}
+        )
     return variables
 
 

@@ -71,7 +71,7 @@ with workflow.unsafe.imports_passed_through():
         summary,
         was_sent,
     )
-    from interpreter.workflow._plan import ready_steps, undo_waits
+    from interpreter.workflow._plan import Plan, StepsView, undo_waits
 
 __all__ = ["HEARTBEAT_TIMEOUT", "SEMANTICS_PATCHES", "TIMEOUT_MARGIN", "SagaWorkflow"]
 
@@ -117,6 +117,9 @@ class SagaWorkflow:
         )
         self._steps = {report.name: report for report in self._report.steps}
         self._outputs: dict[str, Any] = {}
+        # Built once per run: what each decision needs, so none costs the saga's length.
+        self._plan = Plan(self._saga) if self._saga else None
+        self._steps_view = StepsView(self._steps, self._outputs)
         self._sent: set[str] = set()
         self._running: dict[str, asyncio.Task[None]] = {}
         self._committed = False
@@ -239,16 +242,20 @@ class SagaWorkflow:
                 task.result()  # a bug in the step's own code fails the workflow task
 
     def _start_ready(self, saga: Saga) -> None:
-        progressed = True
-        while progressed and self._report.reason is None:
-            progressed = False
-            for name in ready_steps(saga, {n: r.status for n, r in self._steps.items()}):
-                progressed = True
-                if self._wanted(saga, saga.step(name)):
-                    _move(self._steps[name], StepStatus.RUNNING)
-                    self._running[name] = asyncio.create_task(self._run_step(saga, saga.step(name)))
-                if self._report.reason is not None:
-                    break
+        def start(name: str) -> None:
+            step = saga.step(name)
+            if self._wanted(saga, step):
+                _move(self._steps[name], StepStatus.RUNNING)
+                self._running[name] = asyncio.create_task(self._step(saga, step))
+
+        assert self._plan is not None
+        self._plan.start_ready(self._steps, start, lambda: self._report.reason is not None)
+
+    async def _step(self, saga: Saga, step: Step) -> None:
+        await self._run_step(saga, step)
+        # At once, in the step's own task: its dependants are ready the moment it is done.
+        if self._plan is not None and self._steps[step.name].status in FINISHED:
+            self._plan.done(step.name)
 
     def _wanted(self, saga: Saga, step: Step) -> bool:
         """Evaluate `when` now that the step is ready; false skips it."""
@@ -426,10 +433,7 @@ class SagaWorkflow:
         return {
             "input": self._input,
             "saga": {"id": self._report.saga_id, "name": saga.name},
-            "steps": {
-                name: {"output": self._outputs.get(name), "status": str(report.status)}
-                for name, report in self._steps.items()
-            },
+            "steps": self._steps_view,
         }
 
     def _set_status(self, status: SagaStatus, *more: SearchAttributeUpdate[Any]) -> None:
