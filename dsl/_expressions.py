@@ -187,10 +187,11 @@ class Expression:
         try:
             value = program.eval(data=data)
         except Exception as error:  # the C++ runtime raises RuntimeError subclasses
-            raise ExpressionError(f"{self.source.strip()!r}: {error}", self.offset) from None
+            message = _clean(str(error), self.source)
+            raise ExpressionError(f"{self.source.strip()!r}: {message}", self.offset) from None
         if value.type().name() == "ERROR":
-            message = str(value.plain_value())
-            raise ExpressionError(f"{self.source.strip()!r}: {_clean(message)}", self.offset)
+            message = _clean(str(value.plain_value()), self.source)
+            raise ExpressionError(f"{self.source.strip()!r}: {message}", self.offset)
         return value.plain_value()
 
 
@@ -203,9 +204,24 @@ def _steps_read(steps: Mapping[str, Any], refs: References) -> dict[str, Any]:
     return {name: steps[name] for name in sorted(refs.steps) if name in steps}
 
 
-def _clean(message: str) -> str:
+def _clean(message: str, source: str = "") -> str:
     message = re.sub(r"^[A-Z_]+: ", "", message)
+    missing = re.fullmatch(r'key not found in map : "(.*)"', message, re.IGNORECASE)
+    if missing:
+        return _missing_field(missing[1], source)
     return message.replace('No value with name "', 'no value for "').lower()
+
+
+def _missing_field(key: str, source: str) -> str:
+    """Name the field that is absent, and the guard that would have read it safely."""
+    found = re.search(
+        rf"\b(?:input|steps|response)(?:\s*\.\s*[A-Za-z_]\w*)*?\s*\.\s*{re.escape(key)}\b",
+        source,
+    )
+    if found is None:
+        return f"no field {key!r} in the data; guard a field that may be absent with has()"
+    path = re.sub(r"\s+", "", found[0])
+    return f"{path} is absent; guard a field that may be absent: has({path}) && ..."
 
 
 @lru_cache(maxsize=4096)
