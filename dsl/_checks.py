@@ -59,6 +59,7 @@ def check_saga(saga: Saga, document: Document) -> list[Diagnostic]:
     if pivot is not None:
         _after_pivot(saga, graph, pivot, report)
     _compensations(saga, graph, pivot, report)
+    _compensation_retries(saga, graph, pivot, report)
     _timeouts(saga, report)
     _history_size(saga, report)
     _input_schema(saga, report)
@@ -171,6 +172,43 @@ def _compensations(saga: Saga, graph: StepGraph, pivot: int | None, report: _Rep
         if step.compensate_on == "attempt" and not has_request:
             message = "`compensate_on: attempt` has no effect without a compensation"
             report.at_value(("steps", i, "compensate_on"), message, "warning")
+
+
+def _compensation_retries(saga: Saga, graph: StepGraph, pivot: int | None, report: _Report) -> None:
+    """A compensation that may stop retrying can leave its step's effect in place."""
+    never_run = set(graph.descendants(pivot)) if pivot is not None else set()
+    if pivot is not None and saga.steps[pivot].compensate_on == "success":
+        never_run.add(pivot)
+    from_defaults: list[str] = []
+    shared = 0
+    for i, step in enumerate(saga.steps):
+        if not isinstance(step.compensation, Request) or i in never_run:
+            continue
+        attempts = effective_request(saga, step.compensation, "compensation").retry.max_attempts
+        if attempts == 0:
+            continue
+        own = step.compensation.retry
+        if own is not None and own.max_attempts is not None:
+            message = (
+                f"the compensation of {step.name!r} gives up after {attempts} attempts and can "
+                "leave the step's effect in place: remove `max_attempts` (compensations retry "
+                "without limit) or set it to 0"
+            )
+            report.at_value(
+                ("steps", i, "compensation", "retry", "max_attempts"), message, "warning"
+            )
+        else:  # it comes from defaults.compensation.retry: the same for each of them
+            from_defaults.append(step.name)
+            shared = attempts
+    if from_defaults:
+        names = ", ".join(repr(name) for name in from_defaults)
+        message = (
+            f"compensations give up after {shared} attempts ({names}) and can leave an "
+            "effect in place: remove `max_attempts` (compensations retry without limit) or "
+            "set it to 0"
+        )
+        path: JsonPath = ("defaults", "compensation", "retry", "max_attempts")
+        report.at_value(path, message, "warning")
 
 
 MAX_SECONDS = timedelta(days=36_500).total_seconds()

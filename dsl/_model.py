@@ -422,15 +422,29 @@ def _merge_retry(*layers: Retry | None) -> EffectiveRetry:
 
 
 def effective_request(
-    saga: Saga, request: Request, kind: Literal["action", "compensation"]
+    saga: Saga,
+    request: Request,
+    kind: Literal["action", "compensation"],
+    *,
+    compensations_inherit_retry: bool = False,
 ) -> EffectiveRequest:
-    """Merge built-in defaults, the saga's `defaults` and the request's own keys."""
+    """Merge built-in defaults, the saga's `defaults` and the request's own keys.
+
+    `defaults.retry` is the actions' alone: a compensation takes the built-in unlimited
+    retry, then `defaults.compensation.retry`, then its own, so a finite retry meant for
+    actions never makes an undo give up. `compensations_inherit_retry` restores the first
+    release's rule (`defaults.retry` under `defaults.compensation.retry`), which runs
+    recorded before the change keep.
+    """
     defaults = saga.defaults or Defaults()
     comp = defaults.compensation or CompensationDefaults()
     retry_layers: list[Retry | None] = [_BUILTIN_ACTION_RETRY]
     timeouts = [BUILTIN_TIMEOUT, defaults.timeout]
     if kind == "compensation":
-        retry_layers += [_BUILTIN_COMPENSATION_RETRY, defaults.retry, comp.retry]
+        retry_layers.append(_BUILTIN_COMPENSATION_RETRY)
+        if compensations_inherit_retry:
+            retry_layers.append(defaults.retry)
+        retry_layers.append(comp.retry)
         timeouts.append(comp.timeout)
     else:
         retry_layers.append(defaults.retry)

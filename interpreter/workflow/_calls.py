@@ -49,12 +49,22 @@ def default_idempotency_key(saga_id: str, step: str, kind: Kind) -> str:
 
 
 def build_call(
-    saga: Saga, step: Step, kind: Kind, context: Mapping[str, Any]
+    saga: Saga,
+    step: Step,
+    kind: Kind,
+    context: Mapping[str, Any],
+    *,
+    compensations_inherit_retry: bool = False,
 ) -> tuple[HttpCall, EffectiveRequest]:
-    """The rendered call and its effective settings; raises ExpressionError."""
+    """The rendered call and its effective settings; raises ExpressionError.
+
+    `compensations_inherit_retry`: see `dsl.effective_request` (true for semantics 1).
+    """
     request = request_of(step, kind)
     assert request is not None, f"step {step.name!r} has no {kind}"
-    effective = effective_request(saga, request, kind)
+    effective = effective_request(
+        saga, request, kind, compensations_inherit_retry=compensations_inherit_retry
+    )
     call = HttpCall(
         saga_id=context["saga"]["id"],
         step=step.name,

@@ -356,7 +356,15 @@ class SagaWorkflow:
         _move(report, StepStatus.COMPENSATING)
         call: HttpCall | None = None
         try:
-            call, effective = build_call(saga, step, "compensation", self._context(saga))
+            call, effective = build_call(
+                saga,
+                step,
+                "compensation",
+                self._context(saga),
+                # Semantics 2: compensations no longer take `defaults.retry` (finite, for
+                # the actions) but retry without limit unless told otherwise.
+                compensations_inherit_retry=self._semantics < 2,
+            )
             result = await self._execute(call, effective)
         except ExpressionError as error:
             report.compensation_error = error.message
