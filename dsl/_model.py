@@ -100,6 +100,30 @@ Duration = Annotated[
     ),
 ]
 
+
+def parse_timeout(value: object) -> timedelta:
+    """A duration that can be waited for: `0s` would expire before anything is sent."""
+    duration = parse_duration(value)
+    if duration < timedelta(milliseconds=1):
+        raise ValueError(f"a timeout must be at least 1ms, not {value!r}")
+    return duration
+
+
+TIMEOUT_PATTERN = r"^(?=\d)(?=.*[1-9])(?:\d+h)?(?:\d+m(?!s))?(?:\d+s)?(?:\d+ms)?$"
+
+Timeout = Annotated[
+    timedelta,
+    BeforeValidator(parse_timeout),
+    PlainSerializer(format_duration, return_type=str),
+    WithJsonSchema(
+        {
+            "type": "string",
+            "pattern": TIMEOUT_PATTERN,
+            "description": "A duration of at least 1ms, such as '250ms', '10s' or '1h30m'.",
+        }
+    ),
+]
+
 Method = Literal["GET", "POST", "PUT", "PATCH", "DELETE"]
 MUTATING_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 
@@ -218,7 +242,7 @@ class Request(_Model):
         default=None,
         description="A boolean expression over `response`; false is a non-retryable failure.",
     )
-    timeout: Duration | None = Field(default=None, description="Timeout of each attempt.")
+    timeout: Timeout | None = Field(default=None, description="Timeout of each attempt.")
     retry: Retry | None = Field(default=None, description="Retry settings of this request.")
     idempotency_key: str | Literal[False] | None = Field(
         default=None,
@@ -252,14 +276,14 @@ class Service(_Model):
 class CompensationDefaults(_Model):
     """Defaults that apply to compensations only."""
 
-    timeout: Duration | None = Field(default=None, description="Timeout of each attempt.")
+    timeout: Timeout | None = Field(default=None, description="Timeout of each attempt.")
     retry: Retry | None = Field(default=None, description="Retry settings of compensations.")
 
 
 class Defaults(_Model):
     """Settings that apply to every request unless the request overrides them."""
 
-    timeout: Duration | None = Field(default=None, description="Timeout of each attempt.")
+    timeout: Timeout | None = Field(default=None, description="Timeout of each attempt.")
     retry: Retry | None = Field(default=None, description="Retry settings of every request.")
     compensation: CompensationDefaults | None = Field(
         default=None, description="Overrides that apply to compensations."
@@ -329,7 +353,7 @@ class Saga(_Model):
     defaults: Defaults | None = Field(
         default=None, description="Settings for every request unless overridden."
     )
-    timeout: Duration | None = Field(
+    timeout: Timeout | None = Field(
         default=None, description="Deadline for the whole saga; on expiry it is compensated."
     )
     on_compensation_failure: Literal["fail", "park"] = Field(
