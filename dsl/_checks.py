@@ -28,7 +28,7 @@ from dsl._diagnostics import Diagnostic, Severity
 from dsl._loader import Document, JsonPath
 from dsl._model import MUTATING_METHODS, Request, Saga, effective_request, format_duration
 from dsl._schema_errors import near_miss
-from dsl._templates import check_template_reads, find_templates
+from dsl._templates import check_input_reads, check_template_reads, find_templates
 
 __all__ = ["check_saga", "input_validator"]
 
@@ -63,10 +63,12 @@ def check_saga(saga: Saga, document: Document) -> list[Diagnostic]:
     report.found += check_template_reads(
         document, uses, graph, attempt, ordered=ordered, wait_steps=waits
     )
+    report.found += check_input_reads(document, uses, saga.input)
     pivot = _pivots(saga, report)
     if pivot is not None and ordered:
         _after_pivot(saga, graph, pivot, report)
     _compensations(saga, graph, pivot if ordered else None, report)
+    _compensation_retries(saga, graph, pivot if ordered else None, report)
     _timeouts(saga, report)
     _history_size(saga, report)
     _input_schema(saga, report)
@@ -198,6 +200,43 @@ def _compensations(saga: Saga, graph: StepGraph, pivot: int | None, report: _Rep
             report.at_value(("steps", i, "compensate_on"), message, "warning")
 
 
+def _compensation_retries(saga: Saga, graph: StepGraph, pivot: int | None, report: _Report) -> None:
+    """A compensation that may stop retrying can leave its step's effect in place."""
+    never_run = set(graph.descendants(pivot)) if pivot is not None else set()
+    if pivot is not None and saga.steps[pivot].compensate_on == "success":
+        never_run.add(pivot)
+    from_defaults: list[str] = []
+    shared = 0
+    for i, step in enumerate(saga.steps):
+        if not isinstance(step.compensation, Request) or i in never_run:
+            continue
+        attempts = effective_request(saga, step.compensation, "compensation").retry.max_attempts
+        if attempts == 0:
+            continue
+        own = step.compensation.retry
+        if own is not None and own.max_attempts is not None:
+            message = (
+                f"the compensation of {step.name!r} gives up after {attempts} attempts and can "
+                "leave the step's effect in place: remove `max_attempts` (compensations retry "
+                "without limit) or set it to 0"
+            )
+            report.at_value(
+                ("steps", i, "compensation", "retry", "max_attempts"), message, "warning"
+            )
+        else:  # it comes from defaults.compensation.retry: the same for each of them
+            from_defaults.append(step.name)
+            shared = attempts
+    if from_defaults:
+        names = ", ".join(repr(name) for name in from_defaults)
+        message = (
+            f"compensations give up after {shared} attempts ({names}) and can leave an "
+            "effect in place: remove `max_attempts` (compensations retry without limit) or "
+            "set it to 0"
+        )
+        path: JsonPath = ("defaults", "compensation", "retry", "max_attempts")
+        report.at_value(path, message, "warning")
+
+
 MAX_SECONDS = timedelta(days=36_500).total_seconds()
 """Worst cases beyond a century are reported as a century: no clock needs more."""
 
@@ -221,18 +260,95 @@ def _worst_case(saga: Saga, request: Request) -> tuple[timedelta, int] | None:
 
 EVENTS_PER_UNDONE_STEP = 12
 """A step writes 6 history events (its activity's 3 and a workflow task), its undo 6 more."""
+EVENTS_PER_RUN = 4
+"""The run's start and end, and the marker that records its semantics version."""
 HISTORY_WARNING_EVENTS = 10_240
-"""Where Temporal starts warning about a run's history; it stops the run at 51,200."""
+"""Where Temporal starts warning about a run's history."""
+HISTORY_LIMIT_EVENTS = 51_200
+"""Where Temporal terminates a run, without compensating it."""
+HISTORY_WARNING_BYTES = 10 * 1024 * 1024
+HISTORY_LIMIT_BYTES = 50 * 1024 * 1024
+PAYLOAD_WARNING_BYTES = 512 * 1024
+PAYLOAD_LIMIT_BYTES = 2 * 1024 * 1024
+BYTES_PER_EVENT = 256
+"""What an event costs beyond the payloads it carries (ids, times, retry policy)."""
 
 
 def _history_size(saga: Saga, report: _Report) -> None:
-    events = EVENTS_PER_UNDONE_STEP * len(saga.steps) + 4
-    if events > HISTORY_WARNING_EVENTS:
+    """The worst case: every step succeeds, then the last one fails and all are undone.
+
+    Counted: the events, and the bytes of the definition (the run's input holds it) and
+    of every request as written (each activity's input holds it, rendered). Not counted:
+    what responses bring back, which no file can know.
+    """
+    steps = len(saga.steps)
+    events = EVENTS_PER_UNDONE_STEP * steps + EVENTS_PER_RUN
+    definition = len(saga.model_dump_json(by_alias=True, exclude_none=True))
+    size = _worst_case_bytes(saga, definition, events)
+    _definition_size(definition, report)
+    if events > HISTORY_LIMIT_EVENTS:
         message = (
-            f"{len(saga.steps)} steps write about {events} history events when undone from "
-            "the end; Temporal warns past 10,240 and stops a run at 51,200: split the saga"
+            f"this saga can write up to {events:,} history events ({steps:,} steps, undone "
+            f"from the end), over Temporal's limit of {HISTORY_LIMIT_EVENTS:,} by "
+            f"{events - HISTORY_LIMIT_EVENTS:,}: Temporal would stop the run without "
+            f"compensating it; split it into sagas of at most {_max_steps():,} steps"
+        )
+        report.at_value(("steps",), message)
+    elif events > HISTORY_WARNING_EVENTS:
+        message = (
+            f"{steps} steps write about {events} history events when undone from the end; "
+            "Temporal warns past 10,240 and stops a run at 51,200: split the saga"
         )
         report.at_value(("steps",), message, "warning")
+    if size > HISTORY_LIMIT_BYTES:
+        message = (
+            f"this saga can write a history of about {_mb(size)} (its definition and "
+            f"requests, undone from the end, responses not counted), over Temporal's limit "
+            f"of 50 MB by {_mb(size - HISTORY_LIMIT_BYTES)}: split it, or make its "
+            "requests smaller"
+        )
+        report.at_value(("steps",), message)
+    elif size > HISTORY_WARNING_BYTES:
+        message = (
+            f"this saga can write a history of about {_mb(size)} before counting any "
+            "response; Temporal warns past 10 MB and stops a run at 50 MB: split the saga"
+        )
+        report.at_value(("steps",), message, "warning")
+
+
+def _max_steps() -> int:
+    return (HISTORY_LIMIT_EVENTS - EVENTS_PER_RUN) // EVENTS_PER_UNDONE_STEP
+
+
+def _definition_size(size: int, report: _Report) -> None:
+    """The definition travels in the run's input: one payload, which Temporal refuses
+    over 2 MB (and warns about over 512 KB)."""
+    if size > PAYLOAD_LIMIT_BYTES:
+        message = (
+            f"the definition is {_mb(size)} as JSON, and a run carries it in its input: over "
+            f"Temporal's limit of 2 MB for one payload by {_mb(size - PAYLOAD_LIMIT_BYTES)}, "
+            "so no run could start: split the saga"
+        )
+        report.at_value(("steps",), message)
+    elif size > PAYLOAD_WARNING_BYTES:
+        message = (
+            f"the definition is {_mb(size)} as JSON, and a run carries it in its input; "
+            "Temporal warns about payloads over 512 KB and refuses them over 2 MB"
+        )
+        report.at_value(("steps",), message, "warning")
+
+
+def _worst_case_bytes(saga: Saga, definition: int, events: int) -> int:
+    requests = sum(
+        len(request.model_dump_json(by_alias=True, exclude_none=True))
+        for _, request in _requests(saga)
+    )
+    return definition + requests + events * BYTES_PER_EVENT
+
+
+def _mb(size: int) -> str:
+    """Sizes as Temporal states its limits: MB of 1,048,576 bytes."""
+    return f"{size / 1024 / 1024:.1f} MB"
 
 
 def _timeouts(saga: Saga, report: _Report) -> None:

@@ -236,21 +236,48 @@ class Expression:
         else:
             program = _program(self.source, self.offset)
         data = {name: value for name, value in context.items() if name in self.refs.roots}
+        if "steps" in data:
+            data["steps"] = _steps_read(data["steps"], self.refs)
         try:
             value = program.eval(data=data)
         except Exception as error:  # the C++ runtime raises RuntimeError subclasses
-            raise ExpressionError(f"{self.source.strip()!r}: {error}", self.offset) from None
+            message = _clean(str(error), self.source)
+            raise ExpressionError(f"{self.source.strip()!r}: {message}", self.offset) from None
         if value.type().name() == "ERROR":
-            message = str(value.plain_value())
-            raise ExpressionError(f"{self.source.strip()!r}: {_clean(message)}", self.offset)
+            message = _clean(str(value.plain_value()), self.source)
+            raise ExpressionError(f"{self.source.strip()!r}: {message}", self.offset)
         return _sorted_maps(value.plain_value()) if ordered else value.plain_value()
 
 
-def _clean(message: str) -> str:
+def _steps_read(steps: Mapping[str, Any], refs: References) -> dict[str, Any]:
+    """Only the steps the expression names: handing CEL every step would cost the
+    length of the saga on each evaluation. `steps` may be any mapping (the workflow's is
+    a live view); CEL takes plain dicts."""
+    if refs.dynamic_steps:
+        return dict(steps)
+    return {name: steps[name] for name in sorted(refs.steps) if name in steps}
+
+
+def _clean(message: str, source: str = "") -> str:
     message = re.sub(r"^[A-Z_]+: ", "", message)
     # A macro over something that is neither a list nor a map: say it as CEL does.
     message = re.sub(rf"\(\w+\)\.{_ORDERED}\(\)", "<iter_range>", message)
+    missing = re.fullmatch(r'key not found in map : "(.*)"', message, re.IGNORECASE)
+    if missing:
+        return _missing_field(missing[1], source)
     return message.replace('No value with name "', 'no value for "').lower()
+
+
+def _missing_field(key: str, source: str) -> str:
+    """Name the field that is absent, and the guard that would have read it safely."""
+    found = re.search(
+        rf"\b(?:input|steps|response)(?:\s*\.\s*[A-Za-z_]\w*)*?\s*\.\s*{re.escape(key)}\b",
+        source,
+    )
+    if found is None:
+        return f"no field {key!r} in the data; guard a field that may be absent with has()"
+    path = re.sub(r"\s+", "", found[0])
+    return f"{path} is absent; guard a field that may be absent: has({path}) && ..."
 
 
 @lru_cache(maxsize=4096)

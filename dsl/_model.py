@@ -13,6 +13,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import timedelta
+from functools import cached_property
 from typing import Annotated, Any, Literal
 
 from pydantic import (
@@ -96,6 +97,30 @@ Duration = Annotated[
             "type": "string",
             "pattern": DURATION_PATTERN,
             "description": "A duration such as '250ms', '10s', '5m', '1h' or '1h30m'.",
+        }
+    ),
+]
+
+
+def parse_timeout(value: object) -> timedelta:
+    """A duration that can be waited for: `0s` would expire before anything is sent."""
+    duration = parse_duration(value)
+    if duration < timedelta(milliseconds=1):
+        raise ValueError(f"a timeout must be at least 1ms, not {value!r}")
+    return duration
+
+
+TIMEOUT_PATTERN = r"^(?=\d)(?=.*[1-9])(?:\d+h)?(?:\d+m(?!s))?(?:\d+s)?(?:\d+ms)?$"
+
+Timeout = Annotated[
+    timedelta,
+    BeforeValidator(parse_timeout),
+    PlainSerializer(format_duration, return_type=str),
+    WithJsonSchema(
+        {
+            "type": "string",
+            "pattern": TIMEOUT_PATTERN,
+            "description": "A duration of at least 1ms, such as '250ms', '10s' or '1h30m'.",
         }
     ),
 ]
@@ -218,7 +243,7 @@ class Request(_Model):
         default=None,
         description="A boolean expression over `response`; false is a non-retryable failure.",
     )
-    timeout: Duration | None = Field(default=None, description="Timeout of each attempt.")
+    timeout: Timeout | None = Field(default=None, description="Timeout of each attempt.")
     retry: Retry | None = Field(default=None, description="Retry settings of this request.")
     idempotency_key: str | Literal[False] | None = Field(
         default=None,
@@ -252,14 +277,14 @@ class Service(_Model):
 class CompensationDefaults(_Model):
     """Defaults that apply to compensations only."""
 
-    timeout: Duration | None = Field(default=None, description="Timeout of each attempt.")
+    timeout: Timeout | None = Field(default=None, description="Timeout of each attempt.")
     retry: Retry | None = Field(default=None, description="Retry settings of compensations.")
 
 
 class Defaults(_Model):
     """Settings that apply to every request unless the request overrides them."""
 
-    timeout: Duration | None = Field(default=None, description="Timeout of each attempt.")
+    timeout: Timeout | None = Field(default=None, description="Timeout of each attempt.")
     retry: Retry | None = Field(default=None, description="Retry settings of every request.")
     compensation: CompensationDefaults | None = Field(
         default=None, description="Overrides that apply to compensations."
@@ -374,7 +399,7 @@ class Saga(_Model):
     defaults: Defaults | None = Field(
         default=None, description="Settings for every request unless overridden."
     )
-    timeout: Duration | None = Field(
+    timeout: Timeout | None = Field(
         default=None, description="Deadline for the whole saga; on expiry it is compensated."
     )
     on_compensation_failure: Literal["fail", "park"] = Field(
@@ -386,7 +411,17 @@ class Saga(_Model):
     output: Any = Field(default=None, description="The run's result on success (templates).")
 
     def step(self, name: str) -> Step:
-        return next(step for step in self.steps if step.name == name)
+        """The step of that name (the first, should two share it); KeyError if none."""
+        return self.steps[self._step_index[name]]
+
+    @cached_property
+    def _step_index(self) -> dict[str, int]:
+        # Built on first use and kept: looking steps up by name must not cost the
+        # length of the saga each time (the workflow does it for every step).
+        index: dict[str, int] = {}
+        for i, step in enumerate(self.steps):
+            index.setdefault(step.name, i)
+        return index
 
     def dependencies(self) -> dict[str, list[str]]:
         """Each step's `after`, with the default (the previous step) filled in."""
@@ -487,15 +522,24 @@ def effective_request(
     *,
     semantics: int | None = None,
 ) -> EffectiveRequest:
-    """Merge built-in defaults (those of the run's semantics version, None: the newest),
-    the saga's `defaults` and the request's own keys."""
+    """Merge built-in defaults (those of the run's semantics version; None: the newest),
+    the saga's `defaults` and the request's own keys.
+
+    `defaults.retry` is the actions' alone: a compensation takes the built-in unlimited
+    retry, then `defaults.compensation.retry`, then its own, so a finite retry meant for
+    actions never makes an undo give up. Runs of semantics 1 keep the first release's
+    rule (`defaults.retry` under `defaults.compensation.retry`).
+    """
     builtin = builtin_defaults(semantics)
     defaults = saga.defaults or Defaults()
     comp = defaults.compensation or CompensationDefaults()
     retry_layers: list[Retry | None] = [builtin.action_retry]
     timeouts = [builtin.timeout, defaults.timeout]
     if kind == "compensation":
-        retry_layers += [builtin.compensation_retry, defaults.retry, comp.retry]
+        retry_layers.append(builtin.compensation_retry)
+        if semantics is not None and semantics < 2:
+            retry_layers.append(defaults.retry)
+        retry_layers.append(comp.retry)
         timeouts.append(comp.timeout)
     else:
         retry_layers.append(defaults.retry)

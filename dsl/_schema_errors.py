@@ -28,6 +28,7 @@ __all__ = [
 
 _PATTERN_MESSAGES = {
     "duration": "invalid duration {value}: use a form such as '250ms', '10s', '1h30m'",
+    "timeout": "invalid timeout {value}: use a duration of at least 1ms, such as '250ms', '10s'",
     "step": "invalid step name {value}: use lower-case letters, digits and '_', "
     "not starting with a digit",
     "saga": "invalid saga name {value}: use lower-case letters, digits, '-' and '_', "
@@ -43,6 +44,7 @@ def _pattern_kind(pattern: str) -> str | None:
 
     kinds = {
         model.DURATION_PATTERN: "duration",
+        model.TIMEOUT_PATTERN: "timeout",
         model.STEP_NAME_PATTERN: "step",
         model.SAGA_NAME_PATTERN: "saga",
         r"^[A-Za-z_][A-Za-z0-9_]*$": "secret",
@@ -179,7 +181,7 @@ def _expected(schema: dict[str, Any]) -> str:
         return "{secret: NAME}"
     if "$ref" in schema:
         return "a mapping"
-    if _pattern_kind(str(schema.get("pattern"))) == "duration":
+    if _pattern_kind(str(schema.get("pattern"))) in ("duration", "timeout"):
         return "a duration such as '10s'"
     kind = schema.get("type")
     if isinstance(kind, list):

@@ -20,7 +20,7 @@ from dsl._diagnostics import Diagnostic
 from dsl._expressions import Expression, ExpressionError, compile_condition, compile_template
 from dsl._loader import Document, JsonPath
 
-__all__ = ["TemplateUse", "check_template_reads", "find_templates"]
+__all__ = ["TemplateUse", "check_input_reads", "check_template_reads", "find_templates"]
 
 _REQUEST_TEMPLATES = ("path", "url", "query", "json", "body", "idempotency_key")
 
@@ -235,3 +235,123 @@ def _reads_output(source: str, name: str) -> bool:
     total = len(re.findall(mention, source))
     status = len(re.findall(mention + r"\s*\.\s*status\b", source))
     return total > status
+
+
+# --- optional input fields ------------------------------------------------------------
+
+_PATH_TOKEN = re.compile(
+    r"""(?P<string>'(?:\\.|[^'\\\n])*'|"(?:\\.|[^"\\\n])*")
+      |(?P<ident>[A-Za-z_][A-Za-z0-9_]*)
+      |(?P<punct>\|\||&&|!=|\S)""",
+    re.VERBOSE,
+)
+Path = tuple[str, ...]
+
+
+def check_input_reads(document: Document, uses: list[TemplateUse], schema: Any) -> list[Diagnostic]:
+    """Warn where an expression reads an input field the schema lets be absent, unguarded.
+
+    Guarded means: the same expression holds `has(input.<field>)` (or `has()` of a field
+    below it), or the expression belongs to a step whose `when` tests it with `&&` only.
+    Only what `properties` and `required` say is followed; where the schema describes an
+    object otherwise (`$ref`, `allOf`, `patternProperties`...) nothing is said.
+    """
+    if not isinstance(schema, dict):
+        return []
+    when_guards: dict[int, set[Path]] = {}
+    for use in uses:
+        if use.part == "when" and use.step is not None and _conjunctive(use.expression.source):
+            when_guards.setdefault(use.step, set()).update(_input_paths(use.expression.source)[1])
+    found: list[Diagnostic] = []
+    for use in uses:
+        if "input" not in use.expression.refs.roots:
+            continue
+        reads, guards = _input_paths(use.expression.source)
+        if use.part != "when" and use.step is not None:
+            guards |= when_guards.get(use.step, set())
+        reported: set[Path] = set()
+        for path, offset in reads:
+            problem = _unguarded(schema, path, guards)
+            if problem is None or problem[0] in reported:
+                continue
+            reported.add(problem[0])
+            line, column = document.string_position(use.path, use.expression.offset + offset)
+            message = _optional_message(problem[0], problem[1], use)
+            found.append(Diagnostic(document.path, line, column, "warning", message))
+    return found
+
+
+def _input_paths(source: str) -> tuple[list[tuple[Path, int]], set[Path]]:
+    """The `input.a.b` reads of an expression (path, offset), and the paths in `has()`."""
+    tokens = [(m.lastgroup, m.group(), m.start()) for m in _PATH_TOKEN.finditer(source)]
+    reads: list[tuple[Path, int]] = []
+    guards: set[Path] = set()
+    for i, (kind, text, offset) in enumerate(tokens):
+        if kind != "ident" or text != "input" or (i > 0 and tokens[i - 1][1] == "."):
+            continue
+        path = _path_after(tokens, i + 1)
+        if not path:
+            continue
+        if i >= 2 and tokens[i - 1][1] == "(" and tokens[i - 2][1] == "has":
+            guards.add(path)
+        else:
+            reads.append((path, offset))
+    return reads, guards
+
+
+def _path_after(tokens: list[tuple[str | None, str, int]], i: int) -> Path:
+    path: list[str] = []
+    while i + 1 < len(tokens):
+        if tokens[i][1] == "." and tokens[i + 1][0] == "ident":
+            if i + 2 < len(tokens) and tokens[i + 2][1] == "(":
+                break  # a method call such as input.name.size(), not a field
+            path.append(tokens[i + 1][1])
+            i += 2
+        elif tokens[i][1] == "[" and tokens[i + 1][0] == "string" and i + 2 < len(tokens):
+            if tokens[i + 2][1] != "]":
+                break
+            path.append(tokens[i + 1][1][1:-1])
+            i += 3
+        else:
+            break
+    return tuple(path)
+
+
+def _conjunctive(source: str) -> bool:
+    """True when every `has()` in a `when` must hold for it to be true (no `||`, `!`, `?`)."""
+    return not any(m.group() in ("||", "!", "?") for m in _PATH_TOKEN.finditer(source))
+
+
+def _unguarded(schema: dict[str, Any], path: Path, guards: set[Path]) -> tuple[Path, str] | None:
+    """The first prefix of `path` that may be absent and is not guarded, and why."""
+    node: Any = schema
+    for depth, key in enumerate(path, start=1):
+        if not isinstance(node, dict) or not ("properties" in node or "required" in node):
+            return None
+        properties = node.get("properties")
+        properties = properties if isinstance(properties, dict) else {}
+        required = node.get("required")
+        if key not in (required if isinstance(required, list) else []):
+            prefix = path[:depth]
+            if not any(guard[:depth] == prefix for guard in guards):
+                closed = node.get("additionalProperties") is False
+                why = "optional" if key in properties else ("closed" if closed else "undeclared")
+                return prefix, why
+        if key not in properties:
+            return None
+        node = properties[key]
+    return None
+
+
+def _optional_message(prefix: Path, why: str, use: TemplateUse) -> str:
+    field = "input" + "".join(f".{key}" for key in prefix)
+    source = " ".join(use.expression.source.split())
+    condition = use.part in ("when", "success")
+    fix = f"has({field}) && {source}" if condition else f"has({field}) ? {source} : null"
+    if why == "closed":
+        return (
+            f"{field} is not declared in the input schema, which allows no other fields "
+            f"(additionalProperties: false): it is never present"
+        )
+    where = "optional in" if why == "optional" else "not declared in"
+    return f"{field} is {where} the input schema, so it may be absent; guard it: {fix}"

@@ -157,6 +157,10 @@ class _Exchange:
         self.sent = False
 
     def prepare(self, secrets: SecretSource, inject: Inject | None = None) -> None:
+        """The headers as the saga wrote them, then the activity's own (Authorization from
+        `auth`, Idempotency-Key, Content-Type) only where no header of that name, in any
+        letter case, was written: a name is sent once, and the saga's header wins. Then
+        the trace context (`inject`), when tracing is on."""
         call = self.call
         try:
             self.headers = dict(call.headers)
@@ -166,10 +170,14 @@ class _Exchange:
         except MissingSecret as error:
             self.fail(f"{call.method} {self.url}: {error}", "MissingSecret", retry=True)
         if call.idempotency_key is not None:
-            self.headers["Idempotency-Key"] = call.idempotency_key
+            self._default_header("Idempotency-Key", call.idempotency_key)
         if inject is not None:
             inject(self.headers)
         self._body()
+
+    def _default_header(self, name: str, value: str) -> None:
+        if not any(existing.lower() == name.lower() for existing in self.headers):
+            self.headers[name] = value
 
     def _secret(self, secrets: SecretSource, name: str) -> str:
         value = secrets.get(name)
@@ -179,21 +187,21 @@ class _Exchange:
     def _authorize(self, secrets: SecretSource) -> None:
         auth = self.call.auth or {}
         if "bearer" in auth:
-            self.headers["Authorization"] = "Bearer " + self._secret(secrets, auth["bearer"])
+            self._default_header("Authorization", "Bearer " + self._secret(secrets, auth["bearer"]))
         elif "basic" in auth:
             pair = f"{auth['basic']['username']}:{self._secret(secrets, auth['basic']['password'])}"
             encoded = base64.b64encode(pair.encode()).decode()
             self.secret_values.append(encoded)
-            self.headers["Authorization"] = "Basic " + encoded
+            self._default_header("Authorization", "Basic " + encoded)
 
     def _body(self) -> None:
         call = self.call
         if call.has_json:
             self.content = json.dumps(call.json_body, separators=(",", ":")).encode()
-            self.headers.setdefault("Content-Type", "application/json")
+            self._default_header("Content-Type", "application/json")
         elif call.body is not None:
             self.content = call.body.encode()
-            self.headers.setdefault("Content-Type", call.content_type or "text/plain")
+            self._default_header("Content-Type", call.content_type or "text/plain")
         if self.content is not None and len(self.content) > MAX_BODY_BYTES:
             size = len(self.content)
             self.fail(
@@ -216,12 +224,13 @@ class _Exchange:
             self.fail(f"{self.what()}: {reason}", "HttpConnection", retry=True)
 
     async def _exchange(self, http: httpx.AsyncClient) -> Response:
+        # `params=` would replace a query string written in the url or path, even when
+        # empty: the saga's `query` is merged into it instead (its keys win).
+        url = httpx.URL(self.url)
+        if self.call.query:
+            url = url.copy_merge_params(self.call.query)
         request = http.build_request(
-            self.call.method,
-            self.url,
-            params=self.call.query,
-            headers=self.headers,
-            content=self.content,
+            self.call.method, url, headers=self.headers, content=self.content
         )
         self.sent = True
         response = await http.send(request, stream=True)

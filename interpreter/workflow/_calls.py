@@ -57,7 +57,8 @@ def default_idempotency_key(saga_id: str, step: str, kind: Kind) -> str:
 def build_call(
     saga: Saga, step: Step, kind: Kind, context: Mapping[str, Any], *, semantics: int | None = None
 ) -> tuple[HttpCall, EffectiveRequest]:
-    """The rendered call and its effective settings; raises ExpressionError."""
+    """The rendered call and its effective settings (those of the run's semantics version,
+    see `dsl.effective_request`); raises ExpressionError."""
     request = request_of(step, kind)
     assert request is not None, f"step {step.name!r} has no {kind}"
     # A notify is a forward request: it has an action's defaults.
@@ -154,8 +155,12 @@ def _variables_read(templates: Iterable[Template], context: Mapping[str, Any]) -
             steps |= expression.refs.steps
             dynamic |= expression.refs.dynamic_steps
     variables = {name: context[name] for name in sorted(roots) if name in context}
-    if "steps" in variables and not dynamic:
-        variables["steps"] = {n: v for n, v in context["steps"].items() if n in steps}
+    if "steps" in variables:
+        # Looked up by name, not by walking every step: this runs for each request.
+        every = variables["steps"]
+        variables["steps"] = (
+            dict(every) if dynamic else {n: every[n] for n in sorted(steps) if n in every}
+        )
     return variables
 
 

@@ -24,6 +24,7 @@ from __future__ import annotations
 import asyncio
 import json
 from collections.abc import Coroutine
+from dataclasses import fields
 from datetime import timedelta
 from typing import Any, NoReturn
 
@@ -78,7 +79,7 @@ with workflow.unsafe.imports_passed_through():
         summary,
         was_sent,
     )
-    from interpreter.workflow._plan import ready_steps, undo_waits
+    from interpreter.workflow._plan import Plan, StepsView, undo_waits
     from interpreter.workflow._wait import judge, refusal, timed_out
 
 __all__ = ["HEARTBEAT_TIMEOUT", "SEMANTICS_PATCHES", "TIMEOUT_MARGIN", "SagaWorkflow"]
@@ -129,6 +130,9 @@ class SagaWorkflow:
         )
         self._steps = {report.name: report for report in self._report.steps}
         self._outputs: dict[str, Any] = {}
+        # Built once per run: what each decision needs, so none costs the saga's length.
+        self._plan = Plan(self._saga) if self._saga else None
+        self._steps_view = StepsView(self._steps, self._outputs)
         self._sent: set[str] = set()
         self._running: dict[str, asyncio.Task[None]] = {}
         self._committed = False
@@ -324,16 +328,25 @@ class SagaWorkflow:
                 task.result()  # a bug in the step's own code fails the workflow task
 
     def _start_ready(self, saga: Saga) -> None:
-        progressed = True
-        while progressed and self._report.reason is None and self._held is None:
-            progressed = False
-            for name in ready_steps(saga, {n: r.status for n, r in self._steps.items()}):
-                progressed = True
-                if self._wanted(saga, saga.step(name)):
-                    _move(self._steps[name], StepStatus.RUNNING)
-                    self._running[name] = asyncio.create_task(self._run_step(saga, saga.step(name)))
-                if self._report.reason is not None:
-                    break
+        def start(name: str) -> None:
+            step = saga.step(name)
+            if self._wanted(saga, step):
+                _move(self._steps[name], StepStatus.RUNNING)
+                self._running[name] = asyncio.create_task(self._step(saga, step))
+
+        assert self._plan is not None
+        self._plan.start_ready(self._steps, start, self._no_new_steps)
+
+    def _no_new_steps(self) -> bool:
+        """A failure, a cancel or a timeout stops new starts; so does a cancel that waits
+        for the pivot in flight (semantics 2)."""
+        return self._report.reason is not None or self._held is not None
+
+    async def _step(self, saga: Saga, step: Step) -> None:
+        await self._run_step(saga, step)
+        # At once, in the step's own task: its dependants are ready the moment it is done.
+        if self._plan is not None and self._steps[step.name].status in FINISHED:
+            self._plan.done(step.name)
 
     def _wanted(self, saga: Saga, step: Step) -> bool:
         """Evaluate `when` now that the step is ready; false skips it."""
@@ -670,8 +683,10 @@ class SagaWorkflow:
         return None
 
     async def _retry_forward(self, saga: Saga) -> Any:
+        assert self._plan is not None
         for name in self._failed_forward():
             self._steps[name].status = StepStatus.PENDING  # ready again; RUNNING is recorded
+            self._plan.again(name)
         self._report.reason = self._report.error = self._report.failed_step = None
         await self._forward(saga, first=False)
         if self._report.reason is not None:
@@ -711,7 +726,9 @@ class SagaWorkflow:
             retry.maximum_attempts = RESOLUTION_ATTEMPTS
         result: HttpResult = await workflow.execute_activity(
             ACTIVITY_NAME,
-            call,
+            # The same JSON as the dataclass, without the converter's deep copy of it
+            # (`dataclasses.asdict`): a third of the cost of starting a step.
+            {field.name: getattr(call, field.name) for field in fields(call)},
             result_type=HttpResult,
             activity_id=f"{call.step}/{kind}{suffix}",
             summary=call.step if kind == "action" else f"{call.step} ({kind})",
@@ -727,12 +744,9 @@ class SagaWorkflow:
     def _context(self, saga: Saga, own: str | None = None) -> dict[str, Any]:
         """What templates read; `own` (a compensation's step, semantics 2) reads its
         action's final status instead of the status of its undo."""
-        steps = {
-            name: {"output": self._outputs.get(name), "status": str(report.status)}
-            for name, report in self._steps.items()
-        }
+        steps = self._steps_view
         if own is not None and self._semantics >= 2:
-            steps[own]["status"] = _action_status(self._steps[own])
+            steps = steps.with_status(own, _action_status(self._steps[own]))
         return {
             "input": self._input,
             "saga": {"id": self._report.saga_id, "name": saga.name},

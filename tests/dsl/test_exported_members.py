@@ -75,7 +75,12 @@ PUBLIC = {
     ],
     "dsl._checks": ["check_saga", "input_validator"],
     "dsl._dag": ["StepGraph"],
-    "dsl._templates": ["TemplateUse", "check_template_reads", "find_templates"],
+    "dsl._templates": [
+        "TemplateUse",
+        "check_input_reads",
+        "check_template_reads",
+        "find_templates",
+    ],
     "dsl._schema_errors": [
         "describe_value",
         "field_name",

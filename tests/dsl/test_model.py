@@ -107,18 +107,36 @@ def test_saga_defaults_override_builtins_and_requests_override_both() -> None:
     assert effective.expect == (201,)
 
 
-def test_saga_retry_defaults_reach_compensations_but_compensation_defaults_win() -> None:
+def test_compensation_defaults_apply_to_compensations() -> None:
     saga = _saga(
         {
             "timeout": "5s",
             "retry": {"max_attempts": 3, "initial_interval": "2s"},
-            "compensation": {"timeout": "20s", "retry": {"max_attempts": 0}},
+            "compensation": {"timeout": "20s", "retry": {"max_attempts": 4}},
         }
     )
     effective = effective_request(saga, _action(saga), "compensation")
     assert effective.timeout == timedelta(seconds=20)
+    assert effective.retry.max_attempts == 4
+
+
+def test_compensations_never_inherit_the_actions_retry() -> None:
+    saga = _saga({"timeout": "5s", "retry": {"max_attempts": 3, "initial_interval": "2s"}})
+    effective = effective_request(saga, _action(saga), "compensation")
+    assert effective.timeout == timedelta(seconds=5)  # a timeout is still everyone's
     assert effective.retry.max_attempts == 0
-    assert effective.retry.initial_interval == timedelta(seconds=2)
+    assert effective.retry.initial_interval == timedelta(seconds=1)
+    assert effective.retry.max_interval == timedelta(minutes=1)
+
+
+def test_runs_of_the_first_release_keep_inheriting_the_actions_retry() -> None:
+    saga = _saga({"retry": {"max_attempts": 3, "initial_interval": "2s"}})
+    old = effective_request(saga, _action(saga), "compensation", semantics=1)
+    assert old.retry.max_attempts == 3
+    assert old.retry.initial_interval == timedelta(seconds=2)
+    with_own = _saga({"retry": {"max_attempts": 3}, "compensation": {"retry": {"backoff": 1.5}}})
+    older = effective_request(with_own, _action(with_own), "compensation", semantics=1)
+    assert (older.retry.max_attempts, older.retry.backoff) == (3, 1.5)
 
 
 def test_version_true_is_not_version_one() -> None:

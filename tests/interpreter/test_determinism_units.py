@@ -31,9 +31,9 @@ from dsl._model import (
     builtin_defaults,
     effective_request,
 )
-from interpreter.contract import StepStatus
+from interpreter.contract import StepReport, StepStatus
 from interpreter.workflow._calls import build_call
-from interpreter.workflow._plan import ready_steps, undo_waits
+from interpreter.workflow._plan import Plan, undo_waits
 from interpreter.workflow._saga import SEMANTICS_PATCHES
 
 KEYS = {f"k{i}": i for i in range(12)}
@@ -283,9 +283,14 @@ def test_dependencies_keep_the_order_of_the_file() -> None:
 
 def test_ready_steps_and_undo_waits_follow_the_file() -> None:
     saga = _fan_saga()
-    statuses = {step.name: StepStatus.PENDING for step in saga.steps}
-    statuses["start"] = StepStatus.SUCCEEDED
-    assert ready_steps(saga, statuses) == NAMES
+    reports = {step.name: StepReport(step.name) for step in saga.steps}
+    plan, started = Plan(saga), list[str]()
+    plan.start_ready(reports, started.append, lambda: False)
+    assert started == ["start"]
+    reports["start"].status = StepStatus.SUCCEEDED
+    plan.done("start")
+    plan.start_ready(reports, started.append, lambda: False)
+    assert started == ["start", *NAMES]
     waits = undo_waits(saga, list(reversed(["start", *NAMES])))
     assert list(waits) == list(reversed(["start", *NAMES]))
     assert waits["start"] == NAMES

@@ -11,7 +11,7 @@ import pytest
 from temporalio.exceptions import ApplicationError
 
 from dsl._model import Saga
-from interpreter.contract import HttpCall, StepStatus
+from interpreter.contract import HttpCall, StepReport, StepStatus
 from interpreter.worker._activity import (
     MAX_BODY_BYTES,
     _Exchange,
@@ -21,7 +21,7 @@ from interpreter.worker._activity import (
 )
 from interpreter.worker._secrets import MissingSecret, SecretSource, scrub
 from interpreter.workflow._calls import build_call, retry_policy
-from interpreter.workflow._plan import ready_steps, undo_waits
+from interpreter.workflow._plan import Plan, undo_waits
 
 
 def make_saga(steps: list[dict[str, Any]], **keys: Any) -> Saga:
@@ -51,10 +51,19 @@ def test_independent_branches_do_not_wait_for_each_other() -> None:
 
 def test_a_step_is_ready_once_its_dependencies_succeeded_or_were_skipped() -> None:
     saga = make_saga([plain("a"), plain("b", []), plain("c", ["a", "b"])])
-    statuses = {"a": StepStatus.SKIPPED, "b": StepStatus.RUNNING, "c": StepStatus.PENDING}
-    assert ready_steps(saga, statuses) == []
-    statuses["b"] = StepStatus.SUCCEEDED
-    assert ready_steps(saga, statuses) == ["c"]
+    reports = {step.name: StepReport(step.name) for step in saga.steps}
+    plan, started = Plan(saga), list[str]()
+
+    def start(name: str) -> None:
+        reports[name].status = StepStatus.SKIPPED if name == "a" else StepStatus.RUNNING
+        started.append(name)
+
+    plan.start_ready(reports, start, lambda: False)
+    assert started == ["a", "b"]  # a skipped, b running: c still waits for b
+    reports["b"].status = StepStatus.SUCCEEDED
+    plan.done("b")
+    plan.start_ready(reports, start, lambda: False)
+    assert started == ["a", "b", "c"]
 
 
 def test_a_call_keeps_secrets_as_names_and_request_headers_win() -> None:
