@@ -31,6 +31,9 @@ def build_parser(command: str | None) -> argparse.ArgumentParser:
         from interpreter.cli import _runtime as runtime_commands
 
         runtime_commands.register(sub)
+        from interpreter.cli import _test as test_commands
+
+        test_commands.register(sub)
     return parser
 
 

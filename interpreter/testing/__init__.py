@@ -23,6 +23,7 @@ from interpreter.testing._invariants import INVARIANTS, Judgement, Violation, ju
 from interpreter.testing._load import LoadedTest, faults_of, load_test_file
 from interpreter.testing._matrix import failing_status, matrix_cases, worst_case
 from interpreter.testing._model import (
+    FaultSpec,
     TestFile,
     default_test_schema_path,
     saga_test_schema,
@@ -83,12 +84,18 @@ def file_suite(loaded: LoadedTest) -> Suite:
             faults_of(case.fail or {}),
             case.expect,
             case.invariants,
-            step=", ".join(sorted(case.fail or {})) or "-",
-            fault=", ".join(str(v) for v in (case.fail or {}).values()) or "none",
+            step=", ".join(case.fail or {}) or "-",
+            fault=", ".join(_fault_text(v) for v in (case.fail or {}).values()) or "none",
         )
         for case in loaded.model.cases
     ]
     return Suite(loaded.path, loaded.saga, loaded.input, cases, loaded.answers)
+
+
+def _fault_text(value: Any) -> str:
+    if isinstance(value, FaultSpec):
+        return f"{value.fault} x{value.times}"
+    return str(value)
 
 
 async def run_suites(suites: Sequence[Suite], time_limit: float = CASE_TIME_LIMIT) -> list[Suite]:

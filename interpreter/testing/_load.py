@@ -88,6 +88,10 @@ def _at(document: Document, path: tuple[str | int, ...], message: str) -> Diagno
 
 def _meaning(loaded: LoadedTest, document: Document, model: TestFile) -> None:
     here = Path(loaded.path).parent
+    if not (here / model.saga).is_file():
+        message = f"no such saga file {model.saga!r} (relative to this file)"
+        loaded.diagnostics.append(_at(document, ("saga",), message))
+        return
     checked = load_and_check(here / model.saga)
     if not checked.ok or checked.saga is None:
         first = f"the saga {model.saga!r} is not valid"

@@ -58,6 +58,7 @@ class Answer:
     """None: the default status (see the module's docstring)."""
     json_body: Any = None
     has_json: bool = False
+    """True when `json_body` is given even though it is null."""
     headers: Mapping[str, str] = field(default_factory=dict)
     delay: float = 0.0
     """Seconds. At or past the request's timeout, the request times out (at once)."""
@@ -217,7 +218,8 @@ class SimulatedServices(httpx.AsyncBaseTransport):
         status = self._default_status(entry)
         if answer is not None:
             status = answer.status or status
-            body = answer.json_body if answer.has_json else self._default_body(entry)
+            given = answer.has_json or answer.json_body is not None
+            body = answer.json_body if given else self._default_body(entry)
             return status, body, dict(answer.headers)
         return status, None if status == 204 else self._default_body(entry), {}
 
