@@ -42,7 +42,10 @@ def matrix_cases(saga: Saga) -> list[Case]:
         if isinstance(step.compensation, Request):
             cases.append(_compensation_case(saga, graph, step, past))
     cases.append(_timeout_case(saga, graph, past))
-    return cases
+    # The cases that hold a request run first, on a test server no lost answer or
+    # time-out has touched yet: after one, a held request was seen to time out while
+    # the server's clock was meant to stand still (see docs/TESTING.md).
+    return sorted(cases, key=lambda case: case.fault != "cancel")
 
 
 def failing_status(saga: Saga, request: Request, kind: str) -> int:
