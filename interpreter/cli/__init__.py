@@ -29,6 +29,7 @@ COMMAND_MODULES: dict[str, tuple[str, ...]] = {
     "interpreter.cli._replay": ("replay",),
     "interpreter.cli._serve": ("serve",),
     "interpreter.cli._codec": ("codec-server",),
+    "interpreter.cli._test": ("test",),
     "interpreter.cli._demo": ("demo", "demo-services"),
 }
 CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}

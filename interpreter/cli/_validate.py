@@ -19,9 +19,9 @@ from interpreter.exit_codes import ExitCode
 __all__ = ["COMMANDS", "expand_paths"]
 
 SAGA_SUFFIXES = (".yaml", ".yml", ".json")
-# Run inputs kept beside their sagas (`trip.input.json`) are not sagas: a folder walk skips
-# them; named explicitly, a file is always checked.
-INPUT_SUFFIXES = tuple(f".input{suffix}" for suffix in SAGA_SUFFIXES)
+# Run inputs and test files kept beside their sagas (`trip.input.json`, `trip.test.yaml`) are
+# not sagas: a folder walk skips them; named explicitly, a file is always checked.
+INPUT_SUFFIXES = tuple(f".{kind}{suffix}" for kind in ("input", "test") for suffix in SAGA_SUFFIXES)
 
 
 class UsageError(Exception):

