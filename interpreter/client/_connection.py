@@ -13,7 +13,6 @@ Exceptions::
 
 from __future__ import annotations
 
-import argparse
 import functools
 import logging
 import os
@@ -44,13 +43,11 @@ __all__ = [
     "CommandError",
     "ConfigurationError",
     "ConnectionSettings",
-    "add_connection_arguments",
     "connect",
     "default_address",
     "has_saga_search_attributes",
     "is_listening",
     "load_settings",
-    "settings_from_args",
     "short_reason",
 ]
 
@@ -98,39 +95,6 @@ class ConnectionSettings:
     """False when the address is only the built-in default: nothing asked for it."""
     encryption_key_file: str | None = None
     """The payload encryption keys; None: SAGA_ENCRYPTION_KEY_FILE, if set."""
-
-
-_CONNECTION_HELP = """\
-TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE, TEMPORAL_API_KEY, TEMPORAL_TLS*, TEMPORAL_PROFILE
-and the Temporal config file are read as Temporal's own CLI reads them; these flags win."""
-
-
-def add_connection_arguments(parser: argparse.ArgumentParser) -> None:
-    """The connection flags of every command that talks to Temporal."""
-    group = parser.add_argument_group("Temporal connection", _CONNECTION_HELP)
-    group.add_argument("--address", metavar="HOST:PORT", help="host:port of the Temporal frontend")
-    group.add_argument(
-        "--namespace", metavar="NAME", help="the Temporal namespace (default: default)"
-    )
-    group.add_argument(
-        "--api-key", metavar="KEY", help="API key, e.g. for Temporal Cloud (enables TLS)"
-    )
-    group.add_argument(
-        "--tls", action=argparse.BooleanOptionalAction, default=None, help="use TLS or not"
-    )
-    group.add_argument(
-        "--profile", metavar="NAME", help="profile of the Temporal config file to use"
-    )
-
-
-def settings_from_args(args: argparse.Namespace) -> ConnectionSettings:
-    return load_settings(
-        address=args.address,
-        namespace=args.namespace,
-        api_key=args.api_key,
-        tls=args.tls,
-        profile=args.profile,
-    )
 
 
 def default_address() -> str:
