@@ -53,7 +53,14 @@ if TYPE_CHECKING:
         parse_duration,
         status_matches,
     )
-    from dsl._schema import default_schema_path, generate_schema, schema_text, stale_schema_message
+    from dsl._schema import (
+        default_schema_path,
+        generate_schema,
+        json_schema_of,
+        schema_text,
+        stale_file_message,
+        stale_schema_message,
+    )
     from dsl._validate import (
         ValidationResult,
         canonical_json,
@@ -101,6 +108,7 @@ __all__ = [
     "evaluate_condition",
     "format_duration",
     "generate_schema",
+    "json_schema_of",
     "input_problems",
     "load_and_check",
     "load_input",
@@ -109,6 +117,7 @@ __all__ = [
     "parse_duration",
     "render_graph",
     "schema_text",
+    "stale_file_message",
     "stale_schema_message",
     "status_matches",
     "validate_input",
@@ -143,7 +152,14 @@ _HOMES = {
         "parse_duration",
         "status_matches",
     ],
-    "_schema": ["default_schema_path", "generate_schema", "schema_text", "stale_schema_message"],
+    "_schema": [
+        "default_schema_path",
+        "generate_schema",
+        "json_schema_of",
+        "schema_text",
+        "stale_file_message",
+        "stale_schema_message",
+    ],
     "_validate": [
         "ValidationResult",
         "canonical_json",

@@ -10,14 +10,19 @@ from __future__ import annotations
 import json
 from functools import cache
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from pydantic import BaseModel
 
 __all__ = [
     "SCHEMA_FILE",
     "SCHEMA_ID",
     "default_schema_path",
     "generate_schema",
+    "json_schema_of",
     "schema_text",
+    "stale_file_message",
     "stale_schema_message",
 ]
 
@@ -35,9 +40,18 @@ def generate_schema() -> dict[str, Any]:
     """The schema as a dict (cached: do not mutate it)."""
     from dsl._model import Saga
 
-    schema = Saga.model_json_schema(by_alias=True, mode="validation")
+    return json_schema_of(Saga, schema_id=SCHEMA_ID, title="Saga", description=_DESCRIPTION)
+
+
+def json_schema_of(
+    model: type[BaseModel], *, schema_id: str, title: str, description: str
+) -> dict[str, Any]:
+    """A model's JSON Schema (2020-12) as the project commits its schemas: every object
+    closed, pydantic's per-property titles dropped, `$schema`, `$id`, title and
+    description first."""
+    schema = model.model_json_schema(by_alias=True, mode="validation")
     _tidy(schema)
-    head = {"$schema": _DRAFT, "$id": SCHEMA_ID, "title": "Saga", "description": _DESCRIPTION}
+    head = {"$schema": _DRAFT, "$id": schema_id, "title": title, "description": description}
     return {**head, **{key: value for key, value in schema.items() if key not in head}}
 
 
@@ -69,12 +83,18 @@ def default_schema_path() -> Path:
 
 def stale_schema_message(path: Path) -> str | None:
     """None when `path` holds the current schema, else a one-line explanation."""
+    return stale_file_message(path, schema_text(), "saga schema")
+
+
+def stale_file_message(path: Path, current: str, command: str) -> str | None:
+    """None when the generated file at `path` holds `current`, else a one-line
+    explanation naming the `command` that writes it."""
     try:
         committed = path.read_text(encoding="utf-8")
     except FileNotFoundError:
-        return f"{path} does not exist; write it with `saga schema > {path}`"
+        return f"{path} does not exist; write it with `{command} > {path}`"
     except OSError as error:
         return f"cannot read {path}: {error.strerror}"
-    if committed != schema_text():
-        return f"{path} is stale; regenerate it with `saga schema > {path}`"
+    if committed != current:
+        return f"{path} is stale; regenerate it with `{command} > {path}`"
     return None

@@ -21,7 +21,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from dsl import parse_duration
+from dsl import json_schema_of, parse_duration, stale_file_message
 
 __all__ = [
     "SCHEMA_FILE",
@@ -38,7 +38,6 @@ __all__ = [
 
 SCHEMA_FILE = Path("schemas") / "saga-test.schema.json"
 SCHEMA_ID = "https://saga-dsl.dev/schemas/saga-test.schema.json"
-_DRAFT = "https://json-schema.org/draft/2020-12/schema"
 
 FaultKind = Literal["timeout", "uncertain", "cancel"]
 FaultStatus = Annotated[int, Field(ge=400, le=599)]
@@ -153,29 +152,12 @@ class TestFile(_Model):
 
 @cache
 def saga_test_schema() -> dict[str, Any]:
-    schema = TestFile.model_json_schema(by_alias=True, mode="validation")
-    _tidy(schema)
-    head = {
-        "$schema": _DRAFT,
-        "$id": SCHEMA_ID,
-        "title": "Saga test file",
-        "description": "Failure cases of one saga, run offline by `saga test`.",
-    }
-    return {**head, **{key: value for key, value in schema.items() if key not in head}}
-
-
-def _tidy(node: Any) -> None:
-    """Close every object schema; drop the per-property titles pydantic invents."""
-    if isinstance(node, list):
-        for item in node:
-            _tidy(item)
-    elif isinstance(node, dict):
-        if "properties" in node:
-            node.setdefault("additionalProperties", False)
-            for prop in node["properties"].values():
-                prop.pop("title", None)
-        for value in node.values():
-            _tidy(value)
+    return json_schema_of(
+        TestFile,
+        schema_id=SCHEMA_ID,
+        title="Saga test file",
+        description="Failure cases of one saga, run offline by `saga test`.",
+    )
 
 
 def saga_test_schema_text() -> str:
@@ -188,10 +170,4 @@ def default_test_schema_path() -> Path:
 
 def stale_test_schema_message(path: Path) -> str | None:
     """None when `path` holds the current test-file schema, else why not."""
-    try:
-        committed = path.read_text(encoding="utf-8")
-    except OSError:
-        return f"{path} cannot be read; write it with `saga test --schema > {path}`"
-    if committed != saga_test_schema_text():
-        return f"{path} is stale; regenerate it with `saga test --schema > {path}`"
-    return None
+    return stale_file_message(path, saga_test_schema_text(), "saga test --schema")
