@@ -145,15 +145,13 @@ class _WorkflowInbound(WorkflowInboundInterceptor):
                 {"saga.id": info.workflow_id, "saga.name": self.saga, "saga.status": status},
             )
 
-    def step_done(self, call: HttpCall, started_ns: int, handle: Any) -> None:
+    def step_done(self, step: str, kind: str, started_ns: int, handle: Any) -> None:
         if self.ops.metrics is None or workflow.unsafe.is_replaying():
             return
         seconds = (workflow.time_ns() - started_ns) / 1e9
         metrics = self.ops.metrics
-        histogram = (
-            metrics.step_duration if call.kind == "action" else metrics.compensation_duration
-        )
-        histogram.labels(self.saga, call.step, _outcome(handle)).observe(seconds)
+        histogram = metrics.step_duration if kind == "action" else metrics.compensation_duration
+        histogram.labels(self.saga, step, _outcome(handle)).observe(seconds)
 
 
 def _end_status(err: BaseException) -> str:
@@ -187,11 +185,21 @@ class _WorkflowOutbound(WorkflowOutboundInterceptor):
         if root.header is not None:
             input.headers = {**input.headers, HEADER: root.header}
         handle = super().start_activity(input)
-        call = input.args[0] if input.args else None
-        if root.ops.metrics is not None and isinstance(call, HttpCall):
+        step, kind = _step_and_kind(input.args[0] if input.args else None)
+        if root.ops.metrics is not None and step:
             started = workflow.time_ns()
-            handle.add_done_callback(lambda done: root.step_done(call, started, done))
+            handle.add_done_callback(lambda done: root.step_done(step, kind, started, done))
         return handle
+
+
+def _step_and_kind(call: Any) -> tuple[str, str]:
+    """The step and kind of an HTTP call: an HttpCall, or the plain dict the workflow
+    hands the activity to spare a copy; ("", "") for any other activity."""
+    if isinstance(call, HttpCall):
+        return call.step, call.kind
+    if isinstance(call, dict):
+        return str(call.get("step") or ""), str(call.get("kind") or "")
+    return "", ""
 
 
 # --- activity side ----------------------------------------------------------------------

@@ -41,7 +41,7 @@ def test_mermaid_shows_steps_edges_conditions_and_compensations(
     assert "    step_flight --> step_car" in lines
     assert "    step_hotel --> step_car" in lines
     assert "    step_flight -.-> undo_flight" in lines
-    assert "when: input.notify" in out
+    assert "when: has(input.notify) && input.notify" in out
 
 
 def test_mermaid_marks_the_pivot_with_a_double_border(capsys: pytest.CaptureFixture[str]) -> None:

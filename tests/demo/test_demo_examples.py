@@ -39,7 +39,8 @@ def _templates(saga: Saga) -> list[Any]:
 
 
 def test_every_example_has_an_input() -> None:
-    assert sorted(path.stem for path in SAGAS.glob("*.yaml")) == sorted(INPUTS)
+    sagas = [path for path in SAGAS.glob("*.yaml") if ".test." not in path.name]
+    assert sorted(path.stem for path in sagas) == sorted(INPUTS)
     for name in INPUTS:
         assert (SAGAS / f"{name}.input.json").is_file()
 

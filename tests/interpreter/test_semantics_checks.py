@@ -20,7 +20,8 @@ from interpreter.dev.demo import DemoService
 from .conftest import Runtime, saga, step
 
 ROOT = Path(__file__).parents[2]
-EXAMPLES = sorted([*ROOT.glob("sagas/*.yaml"), *(ROOT / "tests/examples/valid").iterdir()])
+SAGAS = [path for path in ROOT.glob("sagas/*.yaml") if ".test." not in path.name]
+EXAMPLES = sorted([*SAGAS, *(ROOT / "tests/examples/valid").iterdir()])
 DATED = {
     "type": "object",
     "required": ["trip_id"],
