@@ -47,6 +47,8 @@ __all__ = ["CASE_TIME_LIMIT", "CaseRun", "SimulatorError", "Simulator", "find_te
 CASE_TIME_LIMIT = 60.0
 """Real seconds a case may take before it is stopped (a request retried without end)."""
 TEST_SERVER = "temporal-test-server"
+_PARK_POLL = 0.5
+"""Real seconds between two looks at a running saga's report, to see it PARKED."""
 _POLL = 0.02
 
 
@@ -174,6 +176,23 @@ def _secret_names(value: Any) -> set[str]:
 
 
 async def _ending(handle: WorkflowHandle[Any, Any], services: SimulatedServices) -> SagaReport:
+    """The saga's final report, or its report once it is PARKED (it then waits for an
+    operator, who never comes: asking for its report now and then ends the wait)."""
+    ended = asyncio.ensure_future(_ended(handle, services))
+    try:
+        while True:
+            done, _ = await asyncio.wait({ended}, timeout=_PARK_POLL)
+            if done:
+                return ended.result()
+            with contextlib.suppress(RPCError):
+                report = await _report(handle)
+                if report.status == SagaStatus.PARKED:
+                    return report
+    finally:
+        ended.cancel()
+
+
+async def _ended(handle: WorkflowHandle[Any, Any], services: SimulatedServices) -> SagaReport:
     """The saga's final report, however it ended.
 
     A saga that did not complete carries its report in its error. A completed one's
