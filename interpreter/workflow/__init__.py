@@ -10,6 +10,7 @@ them, so what runs inside the sandbox is visible at a glance.
     _state.py     what a run keeps; running an activity, template variables, the report
     _forward.py   forward progress: ready steps start, interrupts, wait steps, the output
     _settle.py    compensation, parking, retries past the pivot, the end of a run
+    _compiled.py  a definition parsed once, its requests compiled once (kept across runs)
     _calls.py     a step's request rendered into the activity's argument; retry policy
     _plan.py      which steps are ready, the order of undos
     _outcomes.py  what an activity's failure means (attempts, sent or not, message)
@@ -26,6 +27,7 @@ PASSTHROUGH_MODULES = (
     "dsl",
     "interpreter.contract",
     "interpreter.workflow._calls",
+    "interpreter.workflow._compiled",
     "interpreter.workflow._forward",
     "interpreter.workflow._outcomes",
     "interpreter.workflow._plan",

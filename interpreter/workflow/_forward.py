@@ -26,7 +26,6 @@ from dsl import (
     format_duration,
 )
 from interpreter.contract import HttpCall, SagaStatus, StepStatus
-from interpreter.workflow._calls import build_call
 from interpreter.workflow._outcomes import attempts_of, describe, may_have_landed, was_sent
 from interpreter.workflow._state import (
     FINISHED,
@@ -172,9 +171,7 @@ class Forward(RunState):
             return
         call: HttpCall | None = None
         try:
-            call, effective = build_call(
-                saga, step, "action", self._context(saga), semantics=self._semantics
-            )
+            call, effective = self._call(step, "action", self._context(saga))
             result = await self._execute(call, effective, forever=self._committed)
         except ExpressionError as error:
             self._step_failed(step.name, error.message)
@@ -239,9 +236,7 @@ class Forward(RunState):
         """Send the wait's notify; False (the step has ended) when it did not succeed."""
         report, call = self._steps[step.name], None
         try:
-            call, effective = build_call(
-                saga, step, "notify", self._context(saga), semantics=self._semantics
-            )
+            call, effective = self._call(step, "notify", self._context(saga))
             await self._execute(call, effective)
             return True
         except ExpressionError as error:

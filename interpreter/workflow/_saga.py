@@ -36,17 +36,19 @@ with workflow.unsafe.imports_passed_through():
         INVALID_DEFINITION_ERROR,
         INVALID_INPUT_ERROR,
         QUERY_REPORT,
+        SEMANTICS,
         UPDATE_RESUME,
         UPDATE_SIGNAL,
         WORKFLOW_NAME,
         HttpCall,
+        RecordedRunInput,
         ResumeRequest,
         SagaReport,
-        SagaRunInput,
         SagaStatus,
         SignalRequest,
         StepReport,
     )
+    from interpreter.workflow._compiled import CompiledSaga, compiled_saga
     from interpreter.workflow._outcomes import input_problems
     from interpreter.workflow._plan import Plan, StepsView
     from interpreter.workflow._settle import Settle
@@ -63,12 +65,18 @@ with workflow.unsafe.imports_passed_through():
 
 __all__ = ["HEARTBEAT_TIMEOUT", "SEMANTICS_PATCHES", "TIMEOUT_MARGIN", "SagaWorkflow"]
 
-SEMANTICS_PATCHES = ("saga-semantics-2",)
+SEMANTICS_PATCHES = ("saga-semantics-2", "saga-semantics-3")
 """One `workflow.patched` id per release that changed what the workflow does, oldest
-first. A run takes the newest its history allows, once, when it starts: runs recorded
-before a release replay with the behaviour they had, new runs get the new one. Every
-behaviour change tests `self._semantics`; a release that changes behaviour appends an id
-(never removes or renames one) and records new histories under tests/."""
+first. Since version 3 the client names the version in the run's input
+(`SagaRunInput.semantics`, `contract.SEMANTICS`), which costs no history event; a run
+whose input does not (started by an older client, or recorded before) takes the newest
+its history allows, once, when it starts: runs recorded before a release replay with the
+behaviour they had, new runs get the new one. Every behaviour change tests
+`self._semantics`; a release that changes behaviour raises `contract.SEMANTICS`, appends
+an id here (never removes or renames one) and records new histories under tests/.
+
+3: the version travels in the input; the activity's argument and the failed saga's
+report leave out the fields that hold their default. No decision differs from 2."""
 
 
 @workflow.defn(name=WORKFLOW_NAME)
@@ -77,13 +85,16 @@ class SagaWorkflow(Settle):
     is in `_forward.Forward`, compensation, parking and the end in `_settle.Settle`."""
 
     @workflow.init
-    def __init__(self, run: SagaRunInput) -> None:
+    def __init__(self, run: RecordedRunInput) -> None:
         self._search_attributes = run.search_attributes
         self._input = run.input
         self._saga: Saga | None = None
+        self._compiled: CompiledSaga | None = None
         self._definition_problem = ""
         try:
-            self._saga = Saga.model_validate(run.definition)
+            # Parsed once per definition, not per run (see `_compiled`).
+            self._compiled = compiled_saga(run.definition, run.definition_hash, _parse)
+            self._saga = self._compiled.saga
         except ValidationError as error:
             self._definition_problem = f"invalid saga definition: {error.errors()[0]['msg']}"
         steps = self._saga.steps if self._saga else []
@@ -114,8 +125,8 @@ class SagaWorkflow(Settle):
         """Data delivered to wait steps (semantics 2), kept until the step uses it."""
 
     @workflow.run
-    async def run(self, run: SagaRunInput) -> Any:
-        self._semantics = _semantics()
+    async def run(self, run: RecordedRunInput) -> Any:
+        self._semantics = _semantics(run.semantics)
         saga = self._checked()
         self._set_status(SagaStatus.RUNNING, NAME_KEY.value_set(saga.name))
         await self._forward(saga)
@@ -203,11 +214,43 @@ class SagaWorkflow(Settle):
     def _reject(self, error_type: str, reason: str, message: str) -> NoReturn:
         self._report.reason, self._report.error = reason, message
         self._report.status, self._report.finished_at = SagaStatus.COMPENSATED, now()
-        raise ApplicationError(message, self._report, type=error_type, non_retryable=True)
+        raise ApplicationError(message, self._details(), type=error_type, non_retryable=True)
 
 
-def _semantics() -> int:
-    """1 for runs recorded before any patch; else 2 + the index of the newest patch taken."""
+def _parse(definition: dict[str, Any]) -> Saga:
+    return Saga.model_validate(definition)
+
+
+def _semantics(asked: int) -> int:
+    """The run's semantics version: the one its input asks for (from version 3, see
+    `SagaRunInput`), else the one the patch markers in its history give.
+
+    Asking costs no event: a new run does not call `workflow.patched`. On replay the
+    markers are still read, because a worker older than version 3 may have run a run
+    that a newer client started, and recorded them: Temporal requires every marker in
+    a history to be matched, and the markers say how that run behaved."""
+    asked = checked_semantics(asked)
+    if asked and not workflow.unsafe.is_replaying():
+        return asked
+    recorded = _recorded_semantics()
+    return asked if asked and recorded == 1 else recorded
+
+
+def checked_semantics(asked: int) -> int:
+    """`asked`, when this worker knows it (0: the input does not say). A newer version
+    fails the workflow task, not the saga: Temporal retries the task, and a newer worker
+    (during an upgrade) runs it."""
+    if asked and not 1 <= asked <= SEMANTICS:
+        raise RuntimeError(
+            f"this worker knows saga semantics 1 to {SEMANTICS}; the run asks for "
+            f"{asked}: run it on a newer worker"
+        )
+    return asked
+
+
+def _recorded_semantics() -> int:
+    """1 for runs recorded before any patch; else 2 + the index of the newest patch taken.
+    Outside replay this records the markers of the newest version."""
     semantics = 1
     for number, patch in enumerate(SEMANTICS_PATCHES, start=2):
         if not workflow.patched(patch):

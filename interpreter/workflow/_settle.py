@@ -17,7 +17,7 @@ from temporalio.exceptions import ActivityError, ApplicationError
 
 from dsl import ExpressionError, Saga, Step, effective_request
 from interpreter.contract import ERROR_TYPES, HttpCall, SagaStatus, StepStatus
-from interpreter.workflow._calls import build_call, request_of
+from interpreter.workflow._calls import request_of
 from interpreter.workflow._forward import Forward
 from interpreter.workflow._outcomes import attempts_of, describe, reads_own_output, summary
 from interpreter.workflow._plan import undo_waits
@@ -73,9 +73,7 @@ class Settle(Forward):
             # Rendered before COMPENSATING (semantics 2), so `steps.<self>.status` reads
             # how the action ended: what a `compensate_on: attempt` compensation needs.
             context = self._context(saga, own=step.name)
-            call, effective = build_call(
-                saga, step, "compensation", context, semantics=self._semantics
-            )
+            call, effective = self._call(step, "compensation", context)
             if self._semantics >= 2:
                 move(report, StepStatus.COMPENSATING)
             result = await self._execute(call, effective)
@@ -188,5 +186,5 @@ class Settle(Forward):
         self._report.finished_at = now()
         await handlers_finished()
         raise ApplicationError(
-            summary(self._report), self._report, type=ERROR_TYPES[status], non_retryable=True
+            summary(self._report), self._details(), type=ERROR_TYPES[status], non_retryable=True
         )

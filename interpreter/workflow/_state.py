@@ -17,7 +17,7 @@ from typing import Any
 from temporalio import workflow
 from temporalio.common import SearchAttributeKey, SearchAttributeUpdate
 
-from dsl import EffectiveRequest, Saga
+from dsl import EffectiveRequest, Saga, Step
 from interpreter.contract import (
     ACTIVITY_NAME,
     SEARCH_ATTRIBUTE_NAME,
@@ -31,7 +31,8 @@ from interpreter.contract import (
     StepStatus,
     StepTransition,
 )
-from interpreter.workflow._calls import retry_policy
+from interpreter.workflow._calls import Kind, call_argument, render_call, retry_policy
+from interpreter.workflow._compiled import CompiledSaga
 from interpreter.workflow._plan import Plan, StepsView
 
 __all__ = [
@@ -77,6 +78,7 @@ class RunState:
     _search_attributes: bool
     _input: Any
     _saga: Saga | None
+    _compiled: CompiledSaga | None
     _definition_problem: str
     _report: SagaReport
     _steps: dict[str, StepReport]
@@ -164,9 +166,7 @@ class RunState:
             retry.maximum_attempts = RESOLUTION_ATTEMPTS
         result: HttpResult = await workflow.execute_activity(
             ACTIVITY_NAME,
-            # The same JSON as the dataclass, without the converter's deep copy of it
-            # (`dataclasses.asdict`): a third of the cost of starting a step.
-            {field.name: getattr(call, field.name) for field in fields(call)},
+            self._argument(call),
             result_type=HttpResult,
             activity_id=f"{call.step}/{kind}{suffix}",
             summary=call.step if kind == "action" else f"{call.step} ({kind})",
@@ -178,6 +178,28 @@ class RunState:
             cancellation_type=workflow.ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
         )
         return result
+
+    def _argument(self, call: HttpCall) -> dict[str, Any]:
+        """The activity's argument: the call as JSON, without the converter's deep copy of
+        it (`dataclasses.asdict`, a third of the cost of starting a step); from semantics 3
+        without the fields that hold their default."""
+        if self._semantics >= 3:
+            return call_argument(call)
+        return {field.name: getattr(call, field.name) for field in fields(call)}
+
+    def _details(self) -> Any:
+        """The report as a failed saga's error carries it: from semantics 3 without the
+        fields that hold their default (`SagaReport.from_dict` reads both forms)."""
+        return self._report.compact() if self._semantics >= 3 else self._report
+
+    def _call(
+        self, step: Step, kind: Kind, context: dict[str, Any]
+    ) -> tuple[HttpCall, EffectiveRequest]:
+        """A step's request rendered with `context`; raises ExpressionError."""
+        assert self._compiled is not None
+        compiled = self._compiled.request(step, kind, self._semantics)
+        call = render_call(compiled, context, ordered=self._semantics >= 2)
+        return call, compiled.effective
 
     def _context(self, saga: Saga, own: str | None = None) -> dict[str, Any]:
         """What templates read; `own` (a compensation's step, semantics 2) reads its
