@@ -11,6 +11,7 @@ so sharing it between runs cannot change a decision.
 
 from __future__ import annotations
 
+import threading
 from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -113,6 +114,7 @@ class CompiledSaga:
         return compiled
 
 
+_LOCK = threading.Lock()
 _CACHE: OrderedDict[str, tuple[dict[str, Any], CompiledSaga]] = OrderedDict()
 
 
@@ -123,12 +125,15 @@ def compiled_saga(
     raises when it is not one). Kept across runs by `digest` (the definition's hash, as
     the client sent it): a cached entry is used only for a definition equal to the one
     it was built from, so a wrong digest costs a parse, never a wrong saga."""
-    hit = _CACHE.get(digest) if digest else None
-    if hit is not None and hit[0] == definition:
-        _CACHE.move_to_end(digest)
-        return hit[1]
+    if not digest:
+        return CompiledSaga(parse(definition))
+    with _LOCK:  # the worker runs the activations of different runs in several threads
+        hit = _CACHE.get(digest)
+        if hit is not None and hit[0] == definition:
+            _CACHE.move_to_end(digest)
+            return hit[1]
     compiled = CompiledSaga(parse(definition))
-    if digest:
+    with _LOCK:
         _CACHE[digest] = (definition, compiled)
         while len(_CACHE) > CACHED_DEFINITIONS:
             _CACHE.popitem(last=False)
