@@ -9,7 +9,8 @@ workflow task (WORKFLOW_TASK_STARTED to WORKFLOW_TASK_COMPLETED, server clock: t
 workflow's code, the SDK, the server writing the task's commands), the wait between a
 task being scheduled and started at the beginning and the end of the run, and, replaying
 the history in the worker's sandbox, the CPU time of the costliest activation (what the
-SDK's 2 s deadlock detector watches, without the neighbours' load).
+SDK's 2 s deadlock detector watches, without the neighbours' load) and the CPU of all
+activations per step (run it at 10, 100 and 1,000 steps for the curve).
 Figures go to bench/results/long.json (or `--out`).
 """
 
@@ -109,6 +110,9 @@ async def run_one(client: Client, queue: str, definition: dict[str, Any]) -> dic
         **figures,
         "costliest_activation_cpu_s": round(max(executor.times), 3),
         "activations": len(executor.times),
+        # Every activation's CPU (workflow code and SDK, sandboxed replay) per step: flat
+        # when the interpreter's cost per step does not grow with the saga's length.
+        "replay_cpu_ms_per_step": round(sum(executor.times) * 1000 / len(definition["steps"]), 3),
     }
 
 

@@ -218,6 +218,10 @@ def canonical_json(value: Any) -> str:
 
 def definition_snapshot(saga: Saga) -> tuple[dict[str, Any], str]:
     """The saga as the workflow receives it, and the sha256 (hex) of its canonical JSON."""
-    definition: dict[str, Any] = saga.model_dump(mode="json", by_alias=True, exclude_none=True)
+    # Without what holds its default: the snapshot enters every run's history, and
+    # parsing it gives the same saga.
+    definition: dict[str, Any] = saga.model_dump(
+        mode="json", by_alias=True, exclude_none=True, exclude_defaults=True
+    )
     digest = hashlib.sha256(canonical_json(definition).encode("utf-8")).hexdigest()
     return definition, digest

@@ -10,7 +10,7 @@ Names are part of the wire contract with running sagas: changing one breaks them
 from __future__ import annotations
 
 import json
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import MISSING, asdict, dataclass, field, fields, is_dataclass
 from enum import StrEnum
 from typing import Any
 
@@ -19,6 +19,7 @@ __all__ = [
     "DEFAULT_TASK_QUEUE",
     "ERROR_TYPES",
     "QUERY_REPORT",
+    "SEMANTICS",
     "SIGNAL_INVALID_DATA",
     "SIGNAL_NOT_WAITING",
     "SIGNAL_UNKNOWN_STEP",
@@ -27,6 +28,8 @@ __all__ = [
     "WORKFLOW_NAME",
     "HttpCall",
     "HttpResult",
+    "RecordedRunInput",
+    "ReportDetails",
     "ResumeRequest",
     "SagaReport",
     "SagaRunInput",
@@ -43,6 +46,11 @@ QUERY_REPORT = "report"
 UPDATE_RESUME = "resume"
 UPDATE_SIGNAL = "signal"
 DEFAULT_TASK_QUEUE = "sagas"
+
+SEMANTICS = 3
+"""The newest semantics version: the behaviour a run started by this version asks for.
+Each version is a release that changed what the workflow does or records; the workflow
+(`interpreter.workflow`) knows every version up to its own and refuses a newer one."""
 
 SEARCH_ATTRIBUTE_NAME = "SagaName"
 SEARCH_ATTRIBUTE_STATUS = "SagaStatus"
@@ -103,6 +111,19 @@ class SagaRunInput:
     """sha256 of the canonical definition JSON, also in the workflow memo."""
     search_attributes: bool = False
     """True when the namespace has SagaName and SagaStatus, so the workflow may upsert them."""
+    semantics: int = SEMANTICS
+    """The semantics version the run has, chosen by the client that starts it (3 and
+    later). Runs started without it (by clients before version 3, and every run recorded
+    before) read as 0 in the workflow (`RecordedRunInput`), which then takes the version
+    from the patch markers in its history."""
+
+
+@dataclass
+class RecordedRunInput(SagaRunInput):
+    """`SagaRunInput` as the workflow reads it: `semantics` is 0 when the run's input
+    does not carry it, so runs started before it existed keep their behaviour."""
+
+    semantics: int = 0
 
 
 @dataclass
@@ -180,6 +201,50 @@ class SagaReport:
     def to_dict(self) -> dict[str, Any]:
         """The report's JSON form: the same keys as the workflow's query answer."""
         return json.loads(json.dumps(asdict(self), default=str))  # type: ignore[no-any-return]
+
+    def compact(self) -> ReportDetails:
+        """The report as a failed saga's error carries it (semantics 3): every field that
+        holds its default left out, in the report and in each step; `from_dict` reads
+        it back whole."""
+        data = ReportDetails(_compact(self))
+        data["steps"] = [_compact(step) for step in self.steps]
+        if not data["steps"]:
+            del data["steps"]
+        return data
+
+
+class ReportDetails(dict[str, Any]):
+    """A report in its compact JSON form (`SagaReport.compact`), as the failure's details
+    carry it. `status` is also an attribute, as on `SagaReport`, for readers in the
+    worker that look at the report before it is encoded."""
+
+    @property
+    def status(self) -> str:
+        return str(self["status"])
+
+
+def _compact(value: Any) -> dict[str, Any]:
+    """A dataclass's fields as JSON values, without those equal to their default."""
+    data: dict[str, Any] = {}
+    for item in fields(value):
+        current = getattr(value, item.name)
+        if item.default is not MISSING and current == item.default:
+            if type(current) is type(item.default) or item.default is None:
+                continue
+        if item.default_factory is not MISSING and current == item.default_factory():
+            continue
+        data[item.name] = _plain(current)
+    return data
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, list):
+        return [_plain(item) for item in value]
+    if is_dataclass(value) and not isinstance(value, type):
+        return asdict(value)
+    if isinstance(value, StrEnum):
+        return str(value)
+    return value
 
 
 def _known(cls: type, data: dict[str, Any]) -> dict[str, Any]:

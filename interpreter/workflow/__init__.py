@@ -6,7 +6,11 @@ order may reach a decision. The workflow imports only these modules, the languag
 (`dsl`) and the wire types (`interpreter.contract`); `PASSTHROUGH_MODULES` lists all of
 them, so what runs inside the sandbox is visible at a glance.
 
-    _saga.py      SagaWorkflow: forward, compensate, park, report
+    _saga.py      SagaWorkflow: its state, handlers (query, updates) and a run's outline
+    _state.py     what a run keeps; running an activity, template variables, the report
+    _forward.py   forward progress: ready steps start, interrupts, wait steps, the output
+    _settle.py    compensation, parking, retries past the pivot, the end of a run
+    _compiled.py  a definition parsed once, its requests compiled once (kept across runs)
     _calls.py     a step's request rendered into the activity's argument; retry policy
     _plan.py      which steps are ready, the order of undos
     _outcomes.py  what an activity's failure means (attempts, sent or not, message)
@@ -23,8 +27,12 @@ PASSTHROUGH_MODULES = (
     "dsl",
     "interpreter.contract",
     "interpreter.workflow._calls",
+    "interpreter.workflow._compiled",
+    "interpreter.workflow._forward",
     "interpreter.workflow._outcomes",
     "interpreter.workflow._plan",
+    "interpreter.workflow._settle",
+    "interpreter.workflow._state",
     "interpreter.workflow._wait",
     # What those import, shared with the worker instead of re-imported for every run;
     # including what they load lazily from inside a run: cel_expr_python (a C++

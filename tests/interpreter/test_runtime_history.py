@@ -50,10 +50,8 @@ async def test_each_step_adds_one_activity_and_one_workflow_task(
     )
     assert counts == {
         "WORKFLOW_EXECUTION_STARTED": 1,
-        # The run's semantics version (workflow.patched), once: the marker, and the SDK's
-        # TemporalChangeVersion search attribute that lets operators find runs by patch.
-        "MARKER_RECORDED": 1,
-        "UPSERT_WORKFLOW_SEARCH_ATTRIBUTES": 1,
+        # No marker and no TemporalChangeVersion upsert: the run's semantics version
+        # travels in its input (SagaRunInput.semantics).
         "WORKFLOW_TASK_SCHEDULED": 4,
         "WORKFLOW_TASK_STARTED": 4,
         "WORKFLOW_TASK_COMPLETED": 4,
