@@ -213,6 +213,9 @@ class Server(ThreadingHTTPServer):
     """Tracks open connections, so stop() can close keep-alive ones and reset some."""
 
     daemon_threads = True
+    # socketserver's default backlog of 5 refuses connections when a burst of requests
+    # (a saga fanning out, a test sending twenty at once) meets a busy machine.
+    request_queue_size = 128
 
     def __init__(self, address: tuple[str, int], backend: Backend) -> None:
         self.backend = backend
