@@ -16,7 +16,7 @@ import sys
 import time
 import urllib.request
 import uuid
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import Any
 
@@ -26,7 +26,9 @@ from temporalio.testing import WorkflowEnvironment
 
 from dsl._model import Saga
 from interpreter.contract import WORKFLOW_NAME, SagaRunInput
-from interpreter.dev.demo import DemoService
+
+from ..interpreter.conftest import services as runtime_services
+from ..interpreter.conftest import step as runtime_step
 
 ROOT = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
@@ -61,27 +63,9 @@ def task_queue() -> str:
     return f"ops-{uuid.uuid4().hex[:12]}"
 
 
-@pytest.fixture
-def services() -> Iterator[Callable[[str], DemoService]]:
-    started: list[DemoService] = []
-
-    def start(name: str) -> DemoService:
-        started.append(DemoService(name).start())
-        return started[-1]
-
-    yield start
-    for service in started:
-        service.stop()
-
-
-def step(svc: DemoService, name: str, **keys: Any) -> dict[str, Any]:
-    """A POST step on `svc` at /NAME, undone by PUT /undo/NAME."""
-    return {
-        "name": name,
-        "action": {"url": f"{svc.url}/{name}", "method": "POST"},
-        "compensation": {"url": f"{svc.url}/undo/{name}", "method": "PUT"},
-        **keys,
-    }
+# The recording services and the step shape are the runtime tests' own.
+services = runtime_services
+step = runtime_step
 
 
 def saga(steps: list[dict[str, Any]], name: str = "ops-saga", **keys: Any) -> dict[str, Any]:
