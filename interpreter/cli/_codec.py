@@ -53,12 +53,8 @@ def codec_server_command(
         click.echo(f"Error: cannot listen on {host}:{port}: {err.strerror}", err=True)
         return ExitCode.USAGE
     click.echo(f"Codec server on {server.url} for {ui_origin}. Ctrl-C to stop.")
-    try:
-        server.serve_forever()
-    except KeyboardInterrupt:
-        pass
-    finally:
-        server.server.server_close()
+    server.serve_forever()  # until Ctrl-C or SIGTERM (uvicorn stops gracefully on either)
+    server.stop()
     return ExitCode.OK
 
 

@@ -7,6 +7,7 @@ import json
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
+from email.message import Message
 from pathlib import Path
 from typing import Any
 
@@ -44,7 +45,8 @@ def ui_shaped(payload: Payload) -> dict[str, Any]:
 
 def post(
     server: CodecServer, path: str, body: Any, method: str = "POST", **headers: str
-) -> tuple[int, dict[str, str], Any]:
+) -> tuple[int, Message, Any]:
+    """Status, headers (looked up in any letter case, as HTTP names are) and JSON body."""
     request = urllib.request.Request(
         server.url + path,
         data=json.dumps(body).encode() if body is not None else None,
@@ -54,9 +56,9 @@ def post(
     try:
         with urllib.request.urlopen(request, timeout=5) as response:
             raw = response.read()
-            return response.status, dict(response.headers), json.loads(raw) if raw else None
+            return response.status, response.headers, json.loads(raw) if raw else None
     except urllib.error.HTTPError as error:
-        return error.code, dict(error.headers), json.loads(error.read() or b"null")
+        return error.code, error.headers, json.loads(error.read() or b"null")
 
 
 def test_decode_answers_the_web_ui_with_the_plain_payload(
