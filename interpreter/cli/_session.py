@@ -84,13 +84,15 @@ async def serve_worker(
     stop: asyncio.Event | None = None,
 ) -> None:
     """`saga worker`: run until SIGINT/SIGTERM (or `stop`), then shut down cleanly."""
+    from interpreter.ops.logs import announce
     from interpreter.worker._worker import run_worker
 
     client = await connect_existing(settings)
-    print(
+    announce(
         f"Worker polling task queue {task_queue!r} at {settings.address} "
         f"(namespace {settings.namespace}). Ctrl-C to stop.",
-        flush=True,
+        stream=sys.stdout,
+        logger="saga.worker",
     )
     await run_worker(
         client,
@@ -99,7 +101,7 @@ async def serve_worker(
         max_concurrent_activities=max_concurrent_activities,
         stop=stop,
     )
-    print("Worker stopped.", file=sys.stderr, flush=True)
+    announce("Worker stopped.", logger="saga.worker")
 
 
 async def dev(

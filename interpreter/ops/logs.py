@@ -27,6 +27,7 @@ __all__ = [
     "LOG_FORMAT_ENV",
     "LOG_LEVEL_ENV",
     "JsonFormatter",
+    "announce",
     "configure_logging",
     "saga_fields",
 ]
@@ -134,6 +135,19 @@ def configure_logging(
     if chosen == "json":
         _json_friendly_sdk_loggers()
     return True
+
+
+def announce(message: str, *, stream: TextIO | None = None, logger: str = "saga") -> None:
+    """A command's own message to its operator: a log record when `--log-format json`
+    is on (so every line a log shipper reads is JSON), else a line on `stream` (stderr)."""
+    if any(
+        isinstance(handler.formatter, JsonFormatter)
+        for handler in logging.getLogger().handlers
+        if getattr(handler, "saga_dsl", False)
+    ):
+        logging.getLogger(logger).info(message)
+    else:
+        print(message, file=stream or sys.stderr, flush=True)
 
 
 def _json_friendly_sdk_loggers() -> None:

@@ -71,7 +71,7 @@ def worker_process(address: str, task_queue: str, tmp_path: Path) -> Any:
     process = subprocess.Popen(
         [SAGA, "worker", "--address", address, "--task-queue", task_queue]
         + ["--metrics-port", str(port), "--log-format", "json"],
-        stdout=subprocess.DEVNULL,
+        stdout=stderr,
         stderr=stderr,
         env=saga_env(),
     )
@@ -127,8 +127,11 @@ async def test_metrics_match_the_runs_and_logs_name_saga_step_attempt(
 
     process.send_signal(signal.SIGTERM)
     assert process.wait(30) == 0
-    # Log records only: the command's own messages ("Worker stopped.") are not logs.
-    lines = [json.loads(line) for line in log_file.read_text().splitlines() if line[:1] == "{"]
+    # Every line is JSON, the command's own messages included, so a log shipper reads all.
+    lines = [json.loads(line) for line in log_file.read_text().splitlines()]
+    messages = [line["message"] for line in lines if line["logger"] == "saga.worker"]
+    assert messages[0].startswith(f"Worker polling task queue {task_queue!r}")
+    assert messages[-1] == "Worker stopped."
     attempts = [line for line in lines if line["logger"] == "temporalio.activity"]
     assert len(attempts) == len(svc.requests)
     for line in lines:
