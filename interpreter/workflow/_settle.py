@@ -222,10 +222,10 @@ async def _undo_in_order(
         nonlocal remaining
         try:
             await undo_step(name)
-        except Exception as error:
+        except Exception as error:  # handed to the caller, which fails the workflow task
             if not all_done.done():
                 all_done.set_exception(error)
-            raise
+            return
         for later in released[name]:
             left[later] -= 1
             if left[later] == 0:
