@@ -42,10 +42,14 @@ def _no_heartbeat() -> None:
     """The DSL activity without its heartbeats (fast calls finish before any is needed)."""
     from interpreter.worker import _activity as activities
 
-    async def silent(*_: object) -> None:
-        await asyncio.Event().wait()
+    class Silent:
+        def __init__(self, attempt: int) -> None:
+            pass
 
-    activities._heartbeat = silent  # type: ignore[assignment]
+        def stop(self) -> None:
+            pass
+
+    activities._Heartbeat = Silent  # type: ignore[assignment,misc]
 
 
 EXPERIMENTS = {"no-heartbeat": _no_heartbeat}

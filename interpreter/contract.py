@@ -47,7 +47,7 @@ UPDATE_RESUME = "resume"
 UPDATE_SIGNAL = "signal"
 DEFAULT_TASK_QUEUE = "sagas"
 
-SEMANTICS = 3
+SEMANTICS = 4
 """The newest semantics version: the behaviour a run started by this version asks for.
 Each version is a release that changed what the workflow does or records; the workflow
 (`interpreter.workflow`) knows every version up to its own and refuses a newer one."""

@@ -26,7 +26,7 @@ import base64
 import json
 import os
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Coroutine, Mapping
 from datetime import UTC, datetime, timedelta
 from email.utils import parsedate_to_datetime
 from typing import Any, NoReturn
@@ -91,11 +91,11 @@ class HttpActivity:
         started, status = time.perf_counter(), None
         try:
             exchange.prepare(self._secrets, self._inject)
-            beating = asyncio.create_task(_heartbeat(exchange.attempt))
+            beating = _Heartbeat(exchange.attempt)
             try:
-                response = await _despite_cancel(asyncio.create_task(exchange.send(self._http)))
+                response = await _despite_cancel(exchange.send(self._http))
             finally:
-                beating.cancel()
+                beating.stop()
             status = response[0]
             return exchange.judge(*response)
         finally:
@@ -117,30 +117,59 @@ class HttpActivity:
         return base.rstrip("/") + "/" + call.path.lstrip("/")
 
 
-async def _despite_cancel(sending: asyncio.Task[Response]) -> Response:
+async def _despite_cancel(sending: Coroutine[Any, Any, Response]) -> Response:
     """The request's answer, even when the step is cancelled while it is on the wire.
 
     A request that left cannot be called back: abandoning it would leave the saga not
     knowing whether it took effect, and a step with `compensate_on: success` would then
     never be undone. So a cancel waits for the answer (bounded by the request's own
     timeout) and the workflow learns the outcome; only retries and waits are cut short.
+
+    The request runs in a task of its own, which the activity's cancel never reaches;
+    the activity waits on a bare future that the task's end resolves (lighter than
+    `asyncio.shield`, which adds a second future and callback per call).
     """
+    loop = asyncio.get_running_loop()
+    task = loop.create_task(sending)
     while True:
+        ended: asyncio.Future[None] = loop.create_future()
+
+        def wake(_: object, ended: asyncio.Future[None] = ended) -> None:
+            if not ended.done():
+                ended.set_result(None)
+
+        task.add_done_callback(wake)
         try:
-            return await asyncio.shield(sending)
+            await ended
         except asyncio.CancelledError:
-            if sending.done():
-                return sending.result()
+            task.remove_done_callback(wake)
+            if not task.done():
+                continue
+        return task.result()
 
 
-async def _heartbeat(attempt: int) -> None:
-    # The attempt rides on the heartbeat so a heartbeat or start-to-close timeout still
-    # tells the workflow how many attempts were made. Sleeping first spares the typical
-    # fast call a heartbeat RPC altogether (the SDK sends the first one at once): that
-    # was the interpreter's largest overhead over a hand-written workflow.
-    while True:
-        await asyncio.sleep(HEARTBEAT_EVERY)
-        activity.heartbeat({"attempt": attempt, "sent": True})
+class _Heartbeat:
+    """Heartbeats while a request is in flight, from the event loop's timer: no task.
+
+    The attempt rides on the heartbeat so a heartbeat or start-to-close timeout still
+    tells the workflow how many attempts were made. The first beat comes after
+    HEARTBEAT_EVERY, which spares the typical fast call a heartbeat RPC altogether (the
+    SDK sends the first one at once): that was the interpreter's largest overhead over a
+    hand-written workflow. The timer's callback runs in the activity's context (the
+    loop copies it when the timer is set), which `activity.heartbeat` needs.
+    """
+
+    def __init__(self, attempt: int) -> None:
+        self._details = {"attempt": attempt, "sent": True}
+        self._loop = asyncio.get_running_loop()
+        self._timer = self._loop.call_later(HEARTBEAT_EVERY, self._beat)
+
+    def _beat(self) -> None:
+        activity.heartbeat(self._details)
+        self._timer = self._loop.call_later(HEARTBEAT_EVERY, self._beat)
+
+    def stop(self) -> None:
+        self._timer.cancel()
 
 
 Response = tuple[int, str, dict[str, str], bytes]

@@ -53,7 +53,7 @@ class Forward(RunState):
             if not self._running:
                 break
             try:
-                await workflow.wait_condition(lambda: any(t.done() for t in self._running.values()))
+                await self._a_step_ended()
             except asyncio.CancelledError:
                 # `saga cancel` arrives as an asyncio.CancelledError in this (the main)
                 # task: a BaseException, so `except Exception` would miss it and leave the
@@ -63,6 +63,25 @@ class Forward(RunState):
             self._reap()
         if deadline is not None and not deadline.done():
             deadline.cancel()
+
+    async def _a_step_ended(self) -> None:
+        """Until a running step's task has ended. From semantics 4 the task that ends
+        wakes this wait itself (`_step_ended`); before, a condition over every running
+        task was re-checked after each activation."""
+        if self._semantics < 4:
+            await workflow.wait_condition(lambda: any(t.done() for t in self._running.values()))
+            return
+        if any(t.done() for t in self._running.values()):
+            return
+        self._ended = asyncio.get_running_loop().create_future()
+        try:
+            await self._ended
+        finally:
+            self._ended = None
+
+    def _step_ended(self, _: object) -> None:
+        if self._ended is not None and not self._ended.done():
+            self._ended.set_result(None)
 
     async def _expire(self, saga: Saga, timeout: timedelta) -> None:
         await workflow.sleep(timeout, summary="saga timeout")
@@ -131,7 +150,10 @@ class Forward(RunState):
             step = saga.step(name)
             if self._wanted(saga, step):
                 move(self._steps[name], StepStatus.RUNNING)
-                self._running[name] = asyncio.create_task(self._step(saga, step))
+                task = asyncio.create_task(self._step(saga, step))
+                if self._semantics >= 4:
+                    task.add_done_callback(self._step_ended)
+                self._running[name] = task
 
         assert self._plan is not None
         self._plan.start_ready(self._steps, start, self._no_new_steps)

@@ -65,7 +65,7 @@ with workflow.unsafe.imports_passed_through():
 
 __all__ = ["HEARTBEAT_TIMEOUT", "SEMANTICS_PATCHES", "TIMEOUT_MARGIN", "SagaWorkflow"]
 
-SEMANTICS_PATCHES = ("saga-semantics-2", "saga-semantics-3")
+SEMANTICS_PATCHES = ("saga-semantics-2", "saga-semantics-3", "saga-semantics-4")
 """One `workflow.patched` id per release that changed what the workflow does, oldest
 first. Since version 3 the client names the version in the run's input
 (`SagaRunInput.semantics`, `contract.SEMANTICS`), which costs no history event; a run
@@ -76,7 +76,12 @@ behaviour they had, new runs get the new one. Every behaviour change tests
 an id here (never removes or renames one) and records new histories under tests/.
 
 3: the version travels in the input; the activity's argument and the failed saga's
-report leave out the fields that hold their default. No decision differs from 2."""
+report leave out the fields that hold their default. No decision differs from 2.
+
+4: cheaper waiting, the same decisions: the forward pass is woken by the step that
+ends instead of a condition re-checked after every activation, and an undo starts when
+the last undo it waits for has ended instead of waiting on a condition from the start.
+Activities may be scheduled in a different order within one workflow task."""
 
 
 @workflow.defn(name=WORKFLOW_NAME)
@@ -111,6 +116,8 @@ class SagaWorkflow(Settle):
         self._steps_view = StepsView(self._steps, self._outputs)
         self._sent: set[str] = set()
         self._running: dict[str, asyncio.Task[None]] = {}
+        self._ended: asyncio.Future[None] | None = None
+        """Set by a step's task when it ends (semantics 4): wakes the forward pass."""
         self._committed = False
         self._rounds = 0
         self._resume: ResumeRequest | None = None

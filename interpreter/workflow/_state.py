@@ -87,6 +87,7 @@ class RunState:
     _steps_view: StepsView
     _sent: set[str]
     _running: dict[str, asyncio.Task[None]]
+    _ended: asyncio.Future[None] | None
     _committed: bool
     _rounds: int
     _resume: ResumeRequest | None

@@ -9,15 +9,18 @@ reference, word for word.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Collection, Mapping
 from typing import Any
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from dsl import Saga, StepGraph
 from interpreter.contract import StepReport, StepStatus
 from interpreter.workflow._plan import Plan, StepsView, undo_waits
+from interpreter.workflow._settle import _undo_in_order
 
 DONE = (StepStatus.SUCCEEDED, StepStatus.SKIPPED)
 
@@ -261,3 +264,40 @@ def test_planning_a_long_chain_looks_at_each_step_a_bounded_number_of_times() ->
         plan.done(started[-1])
     assert started == [step.name for step in saga.steps]
     assert reports.lookups <= 2 * 4000
+
+
+@settings(max_examples=200, deadline=None)
+@given(saga=dags(), data=st.data())
+def test_undos_started_on_demand_wait_for_every_undo_they_must_follow(
+    saga: Saga, data: st.DataObject
+) -> None:
+    """Semantics 4: an undo starts when the last undo it waits for has ended; each
+    undo runs once, never before a dependant's, whatever the undos' own durations."""
+    names = [step.name for step in saga.steps]
+    to_undo = data.draw(st.lists(st.sampled_from(names), unique=True))
+    waits = undo_waits(saga, to_undo)
+    hops = {name: data.draw(st.integers(0, 3)) for name in to_undo}
+    started: list[str] = []
+    ended: list[str] = []
+
+    async def undo(name: str) -> None:
+        started.append(name)
+        for _ in range(hops[name]):
+            await asyncio.sleep(0)
+        ended.append(name)
+
+    asyncio.run(_undo_in_order(to_undo, waits, undo))
+    assert sorted(started) == sorted(to_undo) and sorted(ended) == sorted(to_undo)
+    descendants = old_undo_waits(saga, to_undo)  # every dependant to undo, not only the nearest
+    for name in to_undo:
+        for later in descendants[name]:
+            assert ended.index(later) < started.index(name), (later, name)
+
+
+def test_undos_started_on_demand_pass_a_failure_on() -> None:
+    async def undo(name: str) -> None:
+        if name == "b":
+            raise RuntimeError("a bug in an undo")
+
+    with pytest.raises(RuntimeError, match="a bug in an undo"):
+        asyncio.run(_undo_in_order(["a", "b"], {"a": ["b"], "b": []}, undo))
