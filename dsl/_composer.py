@@ -12,7 +12,7 @@ from __future__ import annotations
 import importlib
 import math
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from dsl._diagnostics import DslError
@@ -47,18 +47,21 @@ def compose(text: str, path: str, limits: Limits, mapping: bool = True) -> Compo
     return Composed(data, builder.keys, builder.values, builder.spans)
 
 
-def _events(text: str) -> Any:
-    """Parser events; the C parser when it is installed (ten times faster)."""
+def _event_getter(text: str) -> Any:
+    """A function that returns the next parser event, then None: the C parser's when it
+    is installed (ten times faster than the pure-Python one)."""
     try:
         parser_class = importlib.import_module("_ruamel_yaml").CParser
     except ImportError:
-        from ruamel.yaml import YAML
+        return _pure(text)
+    return parser_class(text).get_event
 
-        yield from YAML(typ="safe", pure=True).parse(text)
-        return
-    parser = parser_class(text)
-    while parser.check_event():
-        yield parser.get_event()
+
+def _pure(text: str) -> Any:
+    from ruamel.yaml import YAML
+
+    events = iter(YAML(typ="safe", pure=True).parse(text))
+    return lambda: next(events, None)
 
 
 # --- scalars: the YAML 1.2 core schema ----------------------------------------------
@@ -135,17 +138,25 @@ def _scalar(event: Any) -> Any:
 _MERGE = object()
 
 
-@dataclass
 class _Frame:
-    path: JsonPath
-    container: Any
-    anchor: str | None
-    mark: Any
-    nodes: int = 1
-    key: Any = None
-    key_mark: Any = None
-    seen: dict[str, Position] = field(default_factory=dict)
-    merges: list[tuple[Any, Any]] = field(default_factory=list)
+    """An open mapping or sequence. (A plain class with slots: one is made per container.)"""
+
+    __slots__ = (
+        "path", "container", "is_map", "anchor", "mark", "nodes", "key", "key_mark", "seen",
+        "merges",
+    )  # fmt: skip
+
+    def __init__(self, path: JsonPath, container: Any, anchor: str | None, mark: Any) -> None:
+        self.path = path
+        self.container = container
+        self.is_map = isinstance(container, dict)
+        self.anchor = anchor
+        self.mark = mark
+        self.nodes = 1
+        self.key: Any = None
+        self.key_mark: Any = None
+        self.seen: dict[str, Position] = {}
+        self.merges: list[tuple[Any, Any]] = []
 
 
 class _Builder:
@@ -159,22 +170,30 @@ class _Builder:
         self.total = 0
         self.documents = 0
         self.root: Any = None
-        self._handlers = {
-            "DocumentStartEvent": self._on_document,
-            "ScalarEvent": self._on_scalar,
-            "MappingStartEvent": lambda event: self._open(event, {}),
-            "SequenceStartEvent": lambda event: self._open(event, []),
-            "MappingEndEvent": lambda event: self._close(),
-            "SequenceEndEvent": lambda event: self._close(),
-            "AliasEvent": self._on_alias,
+
+    def _handlers(self) -> dict[type, Any]:
+        from ruamel.yaml import events
+
+        return {
+            events.DocumentStartEvent: self._on_document,
+            events.ScalarEvent: self._on_scalar,
+            events.MappingStartEvent: lambda event: self._open(event, {}),
+            events.SequenceStartEvent: lambda event: self._open(event, []),
+            events.MappingEndEvent: lambda event: self._close(),
+            events.SequenceEndEvent: lambda event: self._close(),
+            events.AliasEvent: self._on_alias,
         }
 
     def run(self, mapping: bool) -> Any:
         from ruamel.yaml.error import MarkedYAMLError, YAMLError
 
+        handlers = self._handlers()
         try:
-            for event in _events(self.text):
-                self._event(event)
+            get = _event_getter(self.text)
+            while (event := get()) is not None:
+                handler = handlers.get(type(event))
+                if handler is not None:
+                    handler(event)
         except MarkedYAMLError as error:
             raise self._syntax(error) from None
         except YAMLError as error:
@@ -192,11 +211,6 @@ class _Builder:
             kind = _kind(self.root)
             raise ComposeError(f"the top level must be a mapping of keys, not {kind}", line, column)
         return self.root
-
-    def _event(self, event: Any) -> None:
-        handler = self._handlers.get(type(event).__name__)
-        if handler is not None:
-            handler(event)
 
     def _on_document(self, event: Any) -> None:
         self.documents += 1
@@ -216,40 +230,64 @@ class _Builder:
             raise self._abort(message, mark)
 
     def _wants_key(self) -> bool:
-        return (
-            bool(self.stack)
-            and isinstance(self.stack[-1].container, dict)
-            and (self.stack[-1].key is None)
-        )
+        if not self.stack:
+            return False
+        frame = self.stack[-1]
+        return frame.is_map and frame.key is None
 
     def _on_scalar(self, event: Any) -> None:
-        if self._wants_key():
-            self._on_key(event)
+        # The hot path: most events of a file are scalars, so this one is written out.
+        stack = self.stack
+        frame = stack[-1] if stack else None
+        if frame is not None and frame.is_map and frame.key is None:
+            self._on_key(frame, event)
             return
-        self._count(1, event.start_mark)
+        mark = event.start_mark
+        self.total += 1
+        if self.total > self.limits.max_nodes:
+            self._count(0, mark)
         try:
-            value = _scalar(event)
+            text = event.value
+            if event.tag is None and not event.style and text and text[0] not in _MAYBE_NOT_STR:
+                value = text  # a plain string: what `_scalar` would say, without asking
+            else:
+                value = _scalar(event)
         except ValueError as error:
-            raise self._abort(str(error), event.start_mark) from None
-        path = self._attach(value, 1, event.start_mark)
+            raise self._abort(str(error), mark) from None
+        if frame is None:
+            path: JsonPath = ()
+            self.root = value
+        else:
+            frame.nodes += 1
+            if frame.is_map:
+                if frame.key is _MERGE:
+                    path = (*frame.path, "<<")
+                    frame.merges.append((value, frame.key_mark))
+                else:
+                    path = (*frame.path, frame.key)
+                    frame.container[frame.key] = value
+                frame.key = None
+            else:
+                path = (*frame.path, len(frame.container))
+                frame.container.append(value)
+        self.values[path] = (mark.line + 1, mark.column + 1)
         if isinstance(value, str):
-            self.spans[path] = (event.start_mark.index, event.end_mark.index, event.style or "")
-        self._anchor(event.anchor, value, 1)
+            self.spans[path] = (mark.index, event.end_mark.index, event.style or "")
+        if event.anchor is not None:
+            self.anchors[event.anchor] = (value, 1)
 
-    def _on_key(self, event: Any) -> None:
-        frame = self.stack[-1]
+    def _on_key(self, frame: _Frame, event: Any) -> None:
         key = event.value
-        position = (event.start_mark.line + 1, event.start_mark.column + 1)
+        mark = event.start_mark
         if key == "<<" and not event.style:
-            frame.key, frame.key_mark = _MERGE, event.start_mark
+            frame.key, frame.key_mark = _MERGE, mark
             return
+        position = (mark.line + 1, mark.column + 1)
         if key in frame.seen:
             first = frame.seen[key][0]
-            raise self._abort(
-                f"duplicate key {key!r} (first defined on line {first})", event.start_mark
-            )
+            raise self._abort(f"duplicate key {key!r} (first defined on line {first})", mark)
         frame.seen[key] = position
-        frame.key, frame.key_mark = key, event.start_mark
+        frame.key, frame.key_mark = key, mark
         self.keys[(*frame.path, key)] = position
 
     def _on_alias(self, event: Any) -> None:

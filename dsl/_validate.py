@@ -13,7 +13,6 @@ is consulted only to explain a document they refuse.
 
 from __future__ import annotations
 
-import hashlib
 import json
 from dataclasses import dataclass, field
 from functools import cache
@@ -220,6 +219,8 @@ def definition_snapshot(saga: Saga) -> tuple[dict[str, Any], str]:
     """The saga as the workflow receives it, and the sha256 (hex) of its canonical JSON."""
     # Without what holds its default: the snapshot enters every run's history, and
     # parsing it gives the same saga.
+    import hashlib  # here, not at the top: `saga validate` never needs it
+
     definition: dict[str, Any] = saga.model_dump(
         mode="json", by_alias=True, exclude_none=True, exclude_defaults=True
     )

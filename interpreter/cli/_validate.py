@@ -2,21 +2,25 @@
 
 Exit codes: 0 valid, 1 invalid (errors, or warnings with --strict), 2 usage error.
 Heavy modules are imported inside the handlers, so `saga validate` starts fast; this
-module must never import temporalio or rich (a test checks it).
+module must never import temporalio or rich (a test checks it). Even click is loaded
+only when `COMMANDS` is first read: `quick_validate` runs a plain `saga validate`
+command line without it.
 """
 
 from __future__ import annotations
 
+import functools
 import glob
 import sys
 from pathlib import Path
-from typing import Any
-
-import click
+from typing import TYPE_CHECKING, Any
 
 from interpreter.exit_codes import ExitCode
 
-__all__ = ["COMMANDS", "expand_paths"]
+if TYPE_CHECKING:
+    import click
+
+__all__ = ["COMMANDS", "expand_paths"]  # noqa: F822 (COMMANDS: see __getattr__)
 
 SAGA_SUFFIXES = (".yaml", ".yml", ".json")
 # Run inputs and test files kept beside their sagas (`trip.input.json`, `trip.test.yaml`) are
@@ -46,59 +50,106 @@ schema from where the file is, or write the schema next to your files and name i
 """
 
 
-@click.command(
-    "validate",
-    short_help="check saga files",
-    epilog="\b\nexit codes: 0 valid; 1 invalid (errors, or warnings with --strict); 2 usage error",
-)
-@click.argument("paths", nargs=-1, required=True, metavar="PATH...")
-@click.option(
-    "--format",
-    "output_format",
-    type=click.Choice(["text", "json", "github"]),
-    default="text",
-    show_default=True,
-    help="how to print the diagnostics",
-)
-@click.option("--input", "input_path", metavar="FILE", help="also check this input document")
-@click.option("--strict", is_flag=True, help="warnings fail too")
-@click.option("-v", "--verbose", is_flag=True, help="a summary on stderr")
-def validate_command(
-    paths: tuple[str, ...], output_format: str, input_path: str | None, strict: bool, verbose: bool
-) -> int:
-    """Check saga files (files, folders or globs) and print every problem, one per line:
-    `path:line:col: severity: message`."""
-    return run_validate(list(paths), output_format, input_path, strict, verbose)
+@functools.cache
+def _commands() -> list[click.Command]:
+    """The click commands, built on first use (`saga validate` may run without click)."""
+    import click
+
+    @click.command(
+        "validate",
+        short_help="check saga files",
+        epilog="\b\nexit codes: 0 valid; 1 invalid (errors, or warnings with --strict); "
+        "2 usage error",
+    )
+    @click.argument("paths", nargs=-1, required=True, metavar="PATH...")
+    @click.option(
+        "--format",
+        "output_format",
+        type=click.Choice(["text", "json", "github"]),
+        default="text",
+        show_default=True,
+        help="how to print the diagnostics",
+    )
+    @click.option("--input", "input_path", metavar="FILE", help="also check this input document")
+    @click.option("--strict", is_flag=True, help="warnings fail too")
+    @click.option("-v", "--verbose", is_flag=True, help="a summary on stderr")
+    def validate_command(
+        paths: tuple[str, ...],
+        output_format: str,
+        input_path: str | None,
+        strict: bool,
+        verbose: bool,
+    ) -> int:
+        """Check saga files (files, folders or globs) and print every problem, one per line:
+        `path:line:col: severity: message`."""
+        return run_validate(list(paths), output_format, input_path, strict, verbose)
+
+    @click.command("schema", short_help="print the JSON Schema of saga files", help=_SCHEMA_HELP)
+    @click.option("--check", is_flag=True, help="fail (exit 1) if the committed schema is stale")
+    @click.option(
+        "--path",
+        type=click.Path(path_type=Path),
+        help="the committed schema file to check (default: schemas/saga.schema.json)",
+    )
+    def schema_command(check: bool, path: Path | None) -> int:
+        return run_schema(check, path)
+
+    @click.command("graph", short_help="draw a saga's steps and compensations")
+    @click.argument("file", metavar="FILE")
+    @click.option(
+        "--format",
+        "output_format",
+        type=click.Choice(["mermaid", "dot"]),
+        default="mermaid",
+        show_default=True,
+        help="Mermaid flowchart or Graphviz DOT",
+    )
+    def graph_command(file: str, output_format: str) -> int:
+        """Print the step graph of a saga: each step with its request and its compensation,
+        and an arrow for every `after`. Exit codes: 0 drawn; 1 invalid file; 2 no such file."""
+        return run_graph(file, output_format)
+
+    return [validate_command, schema_command, graph_command]
 
 
-@click.command("schema", short_help="print the JSON Schema of saga files", help=_SCHEMA_HELP)
-@click.option("--check", is_flag=True, help="fail (exit 1) if the committed schema is stale")
-@click.option(
-    "--path",
-    type=click.Path(path_type=Path),
-    help="the committed schema file to check (default: schemas/saga.schema.json)",
-)
-def schema_command(check: bool, path: Path | None) -> int:
-    return run_schema(check, path)
+def __getattr__(name: str) -> Any:
+    if name == "COMMANDS":
+        return _commands()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
-@click.command("graph", short_help="draw a saga's steps and compensations")
-@click.argument("file", metavar="FILE")
-@click.option(
-    "--format",
-    "output_format",
-    type=click.Choice(["mermaid", "dot"]),
-    default="mermaid",
-    show_default=True,
-    help="Mermaid flowchart or Graphviz DOT",
-)
-def graph_command(file: str, output_format: str) -> int:
-    """Print the step graph of a saga: each step with its request and its compensation,
-    and an arrow for every `after`. Exit codes: 0 drawn; 1 invalid file; 2 no such file."""
-    return run_graph(file, output_format)
+_FORMATS = ("text", "json", "github")
 
 
-COMMANDS: list[click.Command] = [validate_command, schema_command, graph_command]
+def quick_validate(args: list[str]) -> int | None:
+    """`saga validate ARGS` without click, when ARGS are only paths, `--format` (one of
+    its choices), `--input FILE`, `--strict` and `-v`/`--verbose`, written the way click
+    reads them (the last of a repeated option wins). None for anything else (`--help`,
+    `--`, an unknown option, a missing value, no path): click then runs the command
+    line and says what is wrong with it, exactly as always."""
+    paths: list[str] = []
+    options: dict[str, str] = {"--format": "text"}
+    strict = verbose = False
+    rest = iter(args)
+    for arg in rest:
+        if not arg.startswith("-"):
+            paths.append(arg)
+        elif arg == "--strict":
+            strict = True
+        elif arg in ("-v", "--verbose"):
+            verbose = True
+        elif arg.split("=", 1)[0] in ("--format", "--input"):
+            name, equals, value = arg.partition("=")
+            if not equals:
+                value = next(rest, "-")  # none left: "-" sends it to click below
+            if value.startswith("-") or not value:
+                return None
+            options[name] = value
+        else:
+            return None
+    if not paths or options["--format"] not in _FORMATS:
+        return None
+    return int(run_validate(paths, options["--format"], options.get("--input"), strict, verbose))
 
 
 def _usage(message: str) -> int:

@@ -10,7 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from interpreter.cli import main
+from interpreter.cli import _click_main, main
+from interpreter.cli._validate import quick_validate
 
 EXAMPLES = Path(__file__).parent.parent / "examples"
 VALID = EXAMPLES / "valid" / "sequence.yaml"
@@ -195,4 +196,52 @@ def test_validate_imports_neither_temporal_nor_rich() -> None:
     assert done.returncode == 0
     imported = [line.split("|")[-1].strip() for line in done.stderr.splitlines()]
     assert "dsl._checks" in imported  # the file was really checked
-    assert [name for name in imported if name.startswith(("temporalio", "rich"))] == []
+    assert [name for name in imported if name.startswith(("temporalio", "rich", "click"))] == []
+
+
+# --- the command line read without click ------------------------------------------------
+
+
+def _quick_cases(folder: Path) -> list[list[str]]:
+    valid, warns = str(VALID), str(_write(folder, "w.yaml", WARNS))
+    broken, inputs = str(_write(folder, "b.yaml", BROKEN)), str(_write(folder, "i.json", "{}"))
+    return [
+        [valid],
+        [valid, warns, broken],
+        ["--format", "json", warns, broken],
+        ["--format=github", broken],
+        [warns, "--strict"],
+        ["-v", valid, "--verbose"],
+        ["--format", "json", "--format", "text", broken],
+        ["--input", inputs, valid],
+        [f"--input={inputs}", "--strict", warns],
+        [str(folder)],
+        ["missing.yaml"],
+        [valid, "--format", "xml"],
+        [valid, "--format"],
+        [valid, "--input"],
+        ["--input", "--strict", valid],
+        ["--format="],
+        ["--strict"],
+        [],
+        ["--help"],
+        ["-h"],
+        ["-vx", valid],
+        ["--", valid],
+        ["-", valid],
+        ["--strictly", valid],
+    ]
+
+
+def test_the_quick_reading_runs_what_click_would(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    for args in _quick_cases(tmp_path):
+        by_click = (_click_main(["validate", *args]), *capsys.readouterr())
+        assert (main(["validate", *args]), *capsys.readouterr()) == by_click, args
+
+
+def test_the_quick_reading_leaves_to_click_what_it_does_not_know(tmp_path: Path) -> None:
+    cases = _quick_cases(tmp_path)
+    left = [args for args in cases if quick_validate(args) is None]
+    assert left == cases[cases.index([str(VALID), "--format", "xml"]) :]
