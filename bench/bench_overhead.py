@@ -83,7 +83,8 @@ class Driver:
             digest = h.definition_hash(snapshot)
 
             def start_dsl(wid: str) -> Awaitable[Any]:
-                arg = SagaRunInput(snapshot, {**SAMPLE_INPUT, "trip_id": wid}, digest)
+                # As a client sends it (`saga run`, the gateway): the compact form.
+                arg = SagaRunInput(snapshot, {**SAMPLE_INPUT, "trip_id": wid}, digest).compact()
                 return self.client.start_workflow(
                     WORKFLOW_NAME, arg, id=wid, task_queue=variant.task_queue
                 )
@@ -164,8 +165,11 @@ async def measure_round(
     }
     _check_compensated(failing)
     for phase in ("throughput", "compensation"):
-        samples = [await h.history_figures(driver.client, wid) for wid in figures[phase].pop("ids")]
+        ids = figures[phase].pop("ids")
+        samples = [await h.history_figures(driver.client, wid) for wid in ids]
+        sample = ids[0]
         figures[phase]["history"] = {key: h.median([s[key] for s in samples]) for key in samples[0]}
+        figures[phase]["history_breakdown"] = await h.history_breakdown(driver.client, sample)
     figures["serial"].pop("ids")
     ok.reset()
     failing.reset()
@@ -199,6 +203,7 @@ HISTORY = {
     "events_success": ("throughput", "events"),
     "events_compensation": ("compensation", "events"),
     "history_bytes_success": ("throughput", "history_bytes"),
+    "history_bytes_compensation": ("compensation", "history_bytes"),
 }
 
 
