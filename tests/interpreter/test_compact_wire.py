@@ -119,6 +119,7 @@ async def test_a_run_with_an_unreadable_definition_fails_as_an_invalid_definitio
         id=f"unreadable-{uuid.uuid4().hex[:8]}",
         task_queue=runtime.task_queue,
     )
+    runtime.handles.append(handle)  # recorded with the others (--record-histories)
     error_type, report = await failure_of(handle)
     assert error_type == "SagaInvalidDefinition"
     assert report.reason == "invalid_definition" and "cannot be read" in (report.error or "")
@@ -338,3 +339,32 @@ async def test_a_compensated_saga_writes_no_stack_trace(
     ]
     failures.append(events[-1].workflow_execution_failed_event_attributes.failure)
     assert len(failures) == 2 and all(f.message and not f.stack_trace for f in failures)
+
+
+async def test_a_compensated_run_carries_its_report_compactly(
+    runtime: Runtime, services: Callable[[str], DemoService]
+) -> None:
+    svc = services("shop")
+    svc.fail("POST", "/pay", status=402, times=None)
+    pay = {"name": "pay", "action": {"url": f"{svc.url}/pay", "method": "POST"}}
+    handle = await runtime.start(saga([step(svc, "flight"), step(svc, "hotel"), pay]))
+    error_type, report = await failure_of(handle)
+    assert error_type == "SagaCompensated"
+    assert [s.status for s in report.steps] == ["COMPENSATED", "COMPENSATED", "FAILED"]
+    flight = report.steps[0]
+    assert [t.status for t in flight.transitions] == [
+        "RUNNING",
+        "SUCCEEDED",
+        "COMPENSATING",
+        "COMPENSATED",
+    ]
+    assert flight.started_at == report.started_at == flight.transitions[0].at
+    assert flight.compensated_at == flight.transitions[-1].at
+    # In the history: every time but the start as seconds after it.
+    last = (await handle.fetch_history()).events[-1]
+    [payload] = (
+        last.workflow_execution_failed_event_attributes.failure.application_failure_info.details.payloads
+    )
+    details = json.loads(payload.data)
+    assert isinstance(details["started_at"], str) and isinstance(details["finished_at"], float)
+    assert all(isinstance(at, float) for _, at in details["steps"][0]["transitions"])
