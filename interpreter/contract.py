@@ -462,3 +462,14 @@ class HttpResult:
     output: Any = None
     attempt: int = 1
     """The attempt that succeeded (Temporal's count, 1-based)."""
+
+    def compact(self) -> dict[str, Any]:
+        """The result as the activity returns it: `output` and `attempt` left out when
+        they hold their default (None, 1), which is what every workflow reads them back
+        as."""
+        data: dict[str, Any] = {"status": self.status}
+        if self.output is not None:
+            data["output"] = self.output
+        if self.attempt != 1:
+            data["attempt"] = self.attempt
+        return data

@@ -28,6 +28,7 @@ from dsl import Saga, definition_snapshot
 from interpreter.contract import (
     COMPACT_DEFINITION,
     WORKFLOW_NAME,
+    HttpResult,
     RecordedRunInput,
     SagaReport,
     SagaRunInput,
@@ -201,6 +202,24 @@ async def _first_task_failure(handle: WorkflowHandle[Any, Any]) -> Failure:
                 return event.workflow_task_failed_event_attributes.failure
         await asyncio.sleep(0.1)
     raise AssertionError("the workflow task never failed")
+
+
+# --- the activity's result -------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("result", "sent"),
+    [
+        (HttpResult(201, {"id": "f-1"}), {"status": 201, "output": {"id": "f-1"}}),
+        (HttpResult(204, None, 3), {"status": 204, "attempt": 3}),
+        (HttpResult(200, 0), {"status": 200, "output": 0}),
+    ],
+)
+def test_the_activity_result_leaves_out_its_defaults(
+    result: HttpResult, sent: dict[str, Any]
+) -> None:
+    assert result.compact() == sent
+    assert value_to_type(HttpResult, json.loads(json.dumps(sent))) == result
 
 
 # --- the failure's report ---------------------------------------------------------------
