@@ -11,7 +11,8 @@ round (A B A B ...), after one warm-up round that is not counted. Per variant an
 - compensation: `--failures` sagas whose step 4 fails (HTTP 402), so steps 3, 2, 1 are
   compensated: sagas/s and latency;
 - serial: `--serial` sagas one at a time: latency without queueing;
-- history: events and bytes per saga, read back from the server.
+- history: events and bytes per saga, read back from the server, and for each phase's
+  first saga its bytes by event type (`history_breakdown`).
 
 Figures are medians over rounds; ratios are DSL / hand-written. `--unsandboxed` adds
 both workflows run outside Temporal's sandbox (the sandbox's cost); `--profile` samples
@@ -245,6 +246,12 @@ def targets(summary: dict[str, Any]) -> dict[str, Any]:
             "compensation": dsl["events_compensation"] - base["events_compensation"],
             "met": dsl["events_success"] <= base["events_success"] + 2
             and dsl["events_compensation"] <= base["events_compensation"] + 2,
+        },
+        "history_bytes_at_most_1.3x": {
+            "success": dsl["history_bytes_success"] / base["history_bytes_success"],
+            "compensation": dsl["history_bytes_compensation"] / base["history_bytes_compensation"],
+            "met": dsl["history_bytes_success"] <= 1.3 * base["history_bytes_success"]
+            and dsl["history_bytes_compensation"] <= 1.3 * base["history_bytes_compensation"],
         },
     }
 

@@ -113,8 +113,8 @@ class SagaRunInput:
 
     definition: dict[str, Any] | str
     """The saga as `Saga.model_dump(mode="json", by_alias=True, exclude_none=True)`, or
-    that JSON in its compact form (`compact_definition`), which clients write since
-    semantics 3's second release; the workflow reads both (`definition_data`)."""
+    that JSON in its compact form (`compact_definition`), which clients send
+    (`compact`); the workflow reads both (`definition_data`)."""
     input: Any = None
     definition_hash: str = ""
     """sha256 of the canonical definition JSON, also in the workflow memo."""
