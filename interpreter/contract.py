@@ -89,7 +89,8 @@ class StepStatus(StrEnum):
 
 
 # The ApplicationError type with which a saga that did not complete fails its workflow;
-# the error's details[0] is the SagaReport as a dict.
+# the error's details[0] is the SagaReport as a dict in its compact form
+# (`SagaReport.compact`; read it with `SagaReport.from_dict`).
 ERROR_TYPES = {
     SagaStatus.COMPENSATED: "SagaCompensated",
     SagaStatus.COMPENSATION_FAILED: "SagaCompensationFailed",
