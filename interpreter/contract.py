@@ -263,7 +263,6 @@ class SagaReport:
         values = _known(cls, data)
         clock = _Clock(values.get("started_at"))
         values["status"] = SagaStatus(values.get("status", SagaStatus.RUNNING))
-        values["finished_at"] = clock.long(values.get("finished_at"))
         values["steps"] = [_step_from_dict(step, clock) for step in values.get("steps") or []]
         return cls(**values)
 
@@ -273,18 +272,16 @@ class SagaReport:
 
     def compact(self) -> ReportDetails:
         """The report as a failed saga's error carries it: every field that holds its
-        default left out, in the report and in each step; every time but the saga's
-        `started_at` written as the seconds after it (a number, to the microsecond), and
-        each transition as a `[status, seconds]` pair. `from_dict` reads it back whole,
-        and reads the fuller forms of older runs too."""
+        default left out, in the report and in each step, and each step's times and
+        transitions under one key, `times`, as seconds after the saga's `started_at` (a
+        number, to the microsecond; a transition is a `[status, seconds]` pair).
+        `from_dict` reads it back whole, and reads the fuller forms of older runs too.
+
+        A reader of an earlier version ignores `times` (a key it does not know): it reads
+        every status, attempt and error, without the steps' times and transitions."""
         clock = _Clock(self.started_at)
-        data = ReportDetails(_shortened(_compact(self), ("finished_at",), clock))
-        steps = []
-        for step in self.steps:
-            item = _shortened(_compact(step), STEP_TIMES, clock)
-            if step.transitions:
-                item["transitions"] = [[t.status, clock.short(t.at)] for t in step.transitions]
-            steps.append(item)
+        data = ReportDetails(_compact(self))
+        steps = [_compact_step(step, clock) for step in self.steps]
         if steps:
             data["steps"] = steps
         else:
@@ -300,7 +297,18 @@ STEP_TIMES = (
     "deadline",
     "signal_at",
 )
-"""A step's times: ISO 8601 strings, or seconds after the saga's start in a compact report."""
+"""A step's times (ISO 8601 text), which a compact report keeps under `times`."""
+
+
+def _compact_step(step: StepReport, clock: _Clock) -> dict[str, Any]:
+    item = _compact(step)
+    times = {key: clock.short(item.pop(key)) for key in STEP_TIMES if key in item}
+    item.pop("transitions", None)
+    if step.transitions:
+        times["transitions"] = [[t.status, clock.short(t.at)] for t in step.transitions]
+    if times:
+        item["times"] = times
+    return item
 
 
 class _Clock:
@@ -334,13 +342,6 @@ def _moment(value: Any) -> datetime | None:
         return datetime.fromisoformat(value)
     except ValueError:
         return None
-
-
-def _shortened(data: dict[str, Any], keys: tuple[str, ...], clock: _Clock) -> dict[str, Any]:
-    for key in keys:
-        if key in data:
-            data[key] = clock.short(data[key])
-    return data
 
 
 class ReportDetails(dict[str, Any]):
@@ -385,20 +386,16 @@ def _known(cls: type, data: dict[str, Any]) -> dict[str, Any]:
 def _step_from_dict(data: dict[str, Any], clock: _Clock) -> StepReport:
     values = _known(StepReport, data)
     values["status"] = StepStatus(values.get("status", StepStatus.PENDING))
-    for key in STEP_TIMES:
-        if key in values:
-            values[key] = clock.long(values[key])
-    values["transitions"] = [_transition(t, clock) for t in values.get("transitions") or []]
+    times = data.get("times")
+    if isinstance(times, dict):  # the compact form
+        values.update({key: clock.long(times[key]) for key in STEP_TIMES if key in times})
+        pairs = times.get("transitions") or []
+        values["transitions"] = [StepTransition(str(s), clock.long(at)) for s, at in pairs]
+    else:
+        values["transitions"] = [
+            StepTransition(**_known(StepTransition, t)) for t in values.get("transitions") or []
+        ]
     return StepReport(**values)
-
-
-def _transition(data: dict[str, Any] | list[Any], clock: _Clock) -> StepTransition:
-    """A transition as `{"status", "at"}` (full form) or `[status, seconds]` (compact)."""
-    if isinstance(data, list):
-        status, at = data
-        return StepTransition(str(status), clock.long(at))
-    values = _known(StepTransition, data)
-    return StepTransition(values["status"], clock.long(values["at"]))
 
 
 @dataclass
