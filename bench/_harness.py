@@ -284,6 +284,27 @@ async def history_figures(client: Any, workflow_id: str) -> dict[str, int]:
     }
 
 
+async def history_breakdown(client: Any, workflow_id: str) -> dict[str, dict[str, int]]:
+    """Where one history's bytes are: per event type, its events' bytes and, inside
+    them, the bytes of their payloads (the rest is Temporal's own envelope), plus the
+    largest payloads by the event that holds them."""
+    from temporalio.api.enums.v1 import EventType
+
+    history = await client.get_workflow_handle(workflow_id).fetch_history()
+    events: dict[str, int] = {}
+    payloads: dict[str, int] = {}
+    for event in history.events:
+        kind = EventType.Name(event.event_type).removeprefix("EVENT_TYPE_").lower()
+        events[kind] = events.get(kind, 0) + event.ByteSize()
+        inside = sum(payload.ByteSize() for payload in _payloads(event))
+        if inside:
+            payloads[kind] = payloads.get(kind, 0) + inside
+    return {
+        "event_bytes_by_type": dict(sorted(events.items(), key=lambda kv: -kv[1])),
+        "payload_bytes_by_type": dict(sorted(payloads.items(), key=lambda kv: -kv[1])),
+    }
+
+
 def _payloads(message: Any) -> Iterator[Any]:
     """Every Payload inside a protobuf message (the size limits apply to each one)."""
     from google.protobuf.message import Message

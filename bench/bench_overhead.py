@@ -11,7 +11,8 @@ round (A B A B ...), after one warm-up round that is not counted. Per variant an
 - compensation: `--failures` sagas whose step 4 fails (HTTP 402), so steps 3, 2, 1 are
   compensated: sagas/s and latency;
 - serial: `--serial` sagas one at a time: latency without queueing;
-- history: events and bytes per saga, read back from the server.
+- history: events and bytes per saga, read back from the server, and for each phase's
+  first saga its bytes by event type (`history_breakdown`).
 
 Figures are medians over rounds; ratios are DSL / hand-written. `--unsandboxed` adds
 both workflows run outside Temporal's sandbox (the sandbox's cost); `--profile` samples
@@ -83,7 +84,8 @@ class Driver:
             digest = h.definition_hash(snapshot)
 
             def start_dsl(wid: str) -> Awaitable[Any]:
-                arg = SagaRunInput(snapshot, {**SAMPLE_INPUT, "trip_id": wid}, digest)
+                # As a client sends it (`saga run`, the gateway): the compact form.
+                arg = SagaRunInput(snapshot, {**SAMPLE_INPUT, "trip_id": wid}, digest).compact()
                 return self.client.start_workflow(
                     WORKFLOW_NAME, arg, id=wid, task_queue=variant.task_queue
                 )
@@ -164,8 +166,11 @@ async def measure_round(
     }
     _check_compensated(failing)
     for phase in ("throughput", "compensation"):
-        samples = [await h.history_figures(driver.client, wid) for wid in figures[phase].pop("ids")]
+        ids = figures[phase].pop("ids")
+        samples = [await h.history_figures(driver.client, wid) for wid in ids]
+        sample = ids[0]
         figures[phase]["history"] = {key: h.median([s[key] for s in samples]) for key in samples[0]}
+        figures[phase]["history_breakdown"] = await h.history_breakdown(driver.client, sample)
     figures["serial"].pop("ids")
     ok.reset()
     failing.reset()
@@ -199,6 +204,7 @@ HISTORY = {
     "events_success": ("throughput", "events"),
     "events_compensation": ("compensation", "events"),
     "history_bytes_success": ("throughput", "history_bytes"),
+    "history_bytes_compensation": ("compensation", "history_bytes"),
 }
 
 
@@ -240,6 +246,12 @@ def targets(summary: dict[str, Any]) -> dict[str, Any]:
             "compensation": dsl["events_compensation"] - base["events_compensation"],
             "met": dsl["events_success"] <= base["events_success"] + 2
             and dsl["events_compensation"] <= base["events_compensation"] + 2,
+        },
+        "history_bytes_at_most_1.3x": {
+            "success": dsl["history_bytes_success"] / base["history_bytes_success"],
+            "compensation": dsl["history_bytes_compensation"] / base["history_bytes_compensation"],
+            "met": dsl["history_bytes_success"] <= 1.3 * base["history_bytes_success"]
+            and dsl["history_bytes_compensation"] <= 1.3 * base["history_bytes_compensation"],
         },
     }
 

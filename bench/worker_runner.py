@@ -2,7 +2,8 @@
 
     python bench/worker_runner.py dsl|handwritten --address HOST:PORT --task-queue Q
 
-`dsl` is the project's worker (`interpreter.worker._worker.build_worker`); `handwritten` is the
+`dsl` is the project's worker (`interpreter.worker._worker.build_worker`, with the data
+converter of `saga worker`); `handwritten` is the
 baseline of bench/handwritten.py with the same worker settings and the same kind of
 pooled httpx client. `--runner unsandboxed` runs the saga workflow outside Temporal's
 sandbox (a profiling experiment only). Prints READY once polling.
@@ -20,6 +21,7 @@ from typing import Any
 
 import httpx
 from temporalio.client import Client
+from temporalio.converter import DataConverter
 from temporalio.worker import UnsandboxedWorkflowRunner, Worker, WorkflowRunner
 from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner
 
@@ -98,6 +100,16 @@ def _unsandboxed_dsl_worker(
     )
 
 
+def _data_converter(kind: str) -> DataConverter:
+    """The DSL worker's converter is the one `saga worker` has (it writes a saga's
+    outcomes without stack traces); the hand-written worker has the SDK's default."""
+    if kind == "handwritten":
+        return DataConverter.default
+    from interpreter.ops.codec import data_converter
+
+    return data_converter(environ={})
+
+
 async def main(argv: list[str]) -> None:
     args = parse(argv)
     if args.experiment:
@@ -105,7 +117,7 @@ async def main(argv: list[str]) -> None:
     # Failed HTTP calls are the point of the compensation runs; their warnings with a
     # traceback each would only measure logging.
     logging.getLogger("temporalio.activity").setLevel(logging.ERROR)
-    client = await Client.connect(args.address)
+    client = await Client.connect(args.address, data_converter=_data_converter(args.kind))
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):

@@ -9,13 +9,18 @@ Names are part of the wire contract with running sagas: changing one breaks them
 
 from __future__ import annotations
 
+import base64
+import binascii
 import json
+import zlib
 from dataclasses import MISSING, asdict, dataclass, field, fields, is_dataclass
+from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
 __all__ = [
     "ACTIVITY_NAME",
+    "COMPACT_DEFINITION",
     "DEFAULT_TASK_QUEUE",
     "ERROR_TYPES",
     "QUERY_REPORT",
@@ -38,6 +43,8 @@ __all__ = [
     "StepReport",
     "StepStatus",
     "StepTransition",
+    "compact_definition",
+    "definition_data",
 ]
 
 WORKFLOW_NAME = "Saga"
@@ -82,7 +89,8 @@ class StepStatus(StrEnum):
 
 
 # The ApplicationError type with which a saga that did not complete fails its workflow;
-# the error's details[0] is the SagaReport as a dict.
+# the error's details[0] is the SagaReport as a dict in its compact form
+# (`SagaReport.compact`; read it with `SagaReport.from_dict`).
 ERROR_TYPES = {
     SagaStatus.COMPENSATED: "SagaCompensated",
     SagaStatus.COMPENSATION_FAILED: "SagaCompensationFailed",
@@ -104,8 +112,10 @@ SIGNAL_INVALID_DATA = "SagaSignalInvalidData"
 class SagaRunInput:
     """The workflow's argument: an immutable snapshot of the definition, and the input."""
 
-    definition: dict[str, Any]
-    """The saga as `Saga.model_dump(mode="json", by_alias=True, exclude_none=True)`."""
+    definition: dict[str, Any] | str
+    """The saga as `Saga.model_dump(mode="json", by_alias=True, exclude_none=True)`, or
+    that JSON in its compact form (`compact_definition`), which clients send
+    (`compact`); the workflow reads both (`definition_data`)."""
     input: Any = None
     definition_hash: str = ""
     """sha256 of the canonical definition JSON, also in the workflow memo."""
@@ -116,6 +126,62 @@ class SagaRunInput:
     later). Runs started without it (by clients before version 3, and every run recorded
     before) read as 0 in the workflow (`RecordedRunInput`), which then takes the version
     from the patch markers in its history."""
+
+    def compact(self) -> dict[str, Any]:
+        """The argument as a client sends it: the definition in its compact form, and the
+        fields that hold their default left out (`semantics` is always written: a run
+        without it reads as 0). The definition's hash is left out too: it is in the
+        workflow's memo, and the worker keys its cache of compiled sagas by the compact
+        definition itself.
+
+        A worker of a release before this form fails its workflow task on it (a string
+        where it expects an object), so Temporal retries the task and the run waits,
+        untouched, for an upgraded worker: upgrade workers before clients."""
+        data: dict[str, Any] = {"definition": compact_definition(definition_data(self.definition))}
+        if self.input is not None:
+            data["input"] = self.input
+        if self.search_attributes:
+            data["search_attributes"] = True
+        data["semantics"] = self.semantics
+        return data
+
+
+COMPACT_DEFINITION = "zlib+base64:"
+"""The prefix of a definition in its compact form: canonical JSON, zlib, base64."""
+
+MAX_DEFINITION_BYTES = 16 * 1024 * 1024
+"""The largest definition JSON a compact form may unpack to (as large as a saga file)."""
+
+
+def compact_definition(definition: dict[str, Any]) -> str:
+    """`definition` as a run's input carries it: its canonical JSON (sorted keys, no
+    spaces), compressed with zlib, in base64, after the `COMPACT_DEFINITION` prefix.
+    A saga's definition repeats its keys and templates, so this is about a quarter of
+    the JSON."""
+    text = json.dumps(definition, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    packed = base64.b64encode(zlib.compress(text.encode("utf-8"), 9)).decode("ascii")
+    return COMPACT_DEFINITION + packed
+
+
+def definition_data(definition: dict[str, Any] | str) -> dict[str, Any]:
+    """The definition as JSON data, from either form a run's input carries. Raises
+    ValueError when a compact form cannot be read."""
+    if isinstance(definition, dict):
+        return definition
+    if not definition.startswith(COMPACT_DEFINITION):
+        raise ValueError(f"unknown definition encoding {definition[:16]!r}")
+    try:
+        packed = base64.b64decode(definition[len(COMPACT_DEFINITION) :], validate=True)
+        unpacker = zlib.decompressobj()
+        text = unpacker.decompress(packed, MAX_DEFINITION_BYTES)
+        if unpacker.unconsumed_tail:
+            raise ValueError(f"it unpacks to more than {MAX_DEFINITION_BYTES} bytes")
+        data = json.loads(text)
+    except (binascii.Error, zlib.error, ValueError) as error:
+        raise ValueError(f"the compact definition cannot be read: {error}") from None
+    if not isinstance(data, dict):
+        raise ValueError("the compact definition is not a JSON object")
+    return data
 
 
 @dataclass
@@ -192,10 +258,12 @@ class SagaReport:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> SagaReport:
-        """A report from its JSON form; keys this version does not know are ignored."""
+        """A report from its JSON form, full (`to_dict`, the query's answer) or compact
+        (`compact`, a failed saga's error); keys this version does not know are ignored."""
         values = _known(cls, data)
+        clock = _Clock(values.get("started_at"))
         values["status"] = SagaStatus(values.get("status", SagaStatus.RUNNING))
-        values["steps"] = [_step_from_dict(step) for step in values.get("steps") or []]
+        values["steps"] = [_step_from_dict(step, clock) for step in values.get("steps") or []]
         return cls(**values)
 
     def to_dict(self) -> dict[str, Any]:
@@ -203,14 +271,77 @@ class SagaReport:
         return json.loads(json.dumps(asdict(self), default=str))  # type: ignore[no-any-return]
 
     def compact(self) -> ReportDetails:
-        """The report as a failed saga's error carries it (semantics 3): every field that
-        holds its default left out, in the report and in each step; `from_dict` reads
-        it back whole."""
+        """The report as a failed saga's error carries it: every field that holds its
+        default left out, in the report and in each step, and each step's times and
+        transitions under one key, `times`, as seconds after the saga's `started_at` (a
+        number, to the microsecond; a transition is a `[status, seconds]` pair).
+        `from_dict` reads it back whole, and reads the fuller forms of older runs too.
+
+        A reader of an earlier version ignores `times` (a key it does not know): it reads
+        every status, attempt and error, without the steps' times and transitions."""
+        clock = _Clock(self.started_at)
         data = ReportDetails(_compact(self))
-        data["steps"] = [_compact(step) for step in self.steps]
-        if not data["steps"]:
-            del data["steps"]
+        steps = [_compact_step(step, clock) for step in self.steps]
+        if steps:
+            data["steps"] = steps
+        else:
+            data.pop("steps", None)
         return data
+
+
+STEP_TIMES = (
+    "started_at",
+    "finished_at",
+    "compensated_at",
+    "waiting_since",
+    "deadline",
+    "signal_at",
+)
+"""A step's times (ISO 8601 text), which a compact report keeps under `times`."""
+
+
+def _compact_step(step: StepReport, clock: _Clock) -> dict[str, Any]:
+    item = _compact(step)
+    times = {key: clock.short(item.pop(key)) for key in STEP_TIMES if key in item}
+    item.pop("transitions", None)
+    if step.transitions:
+        times["transitions"] = [[t.status, clock.short(t.at)] for t in step.transitions]
+    if times:
+        item["times"] = times
+    return item
+
+
+class _Clock:
+    """A report's times as seconds after its start (the compact form), and back."""
+
+    def __init__(self, started_at: str | None) -> None:
+        self.start = _moment(started_at)
+
+    def short(self, at: Any) -> Any:
+        """`at` as seconds after the start, when that reads back as the same text."""
+        moment = _moment(at)
+        if self.start is None or moment is None:
+            return at
+        try:
+            seconds = ((moment - self.start) // timedelta(microseconds=1)) / 1e6
+        except TypeError:  # one of the two has no time zone
+            return at
+        return seconds if self.long(seconds) == at else at
+
+    def long(self, value: Any) -> Any:
+        """A time as text: seconds after the start are converted, text is kept."""
+        if self.start is None or isinstance(value, bool) or not isinstance(value, int | float):
+            return value
+        return (self.start + timedelta(microseconds=round(value * 1e6))).isoformat()
+
+
+def _moment(value: Any) -> datetime | None:
+    if not isinstance(value, str):
+        return None
+    try:
+        return datetime.fromisoformat(value)
+    except ValueError:
+        return None
 
 
 class ReportDetails(dict[str, Any]):
@@ -252,12 +383,18 @@ def _known(cls: type, data: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in data.items() if k in known}
 
 
-def _step_from_dict(data: dict[str, Any]) -> StepReport:
+def _step_from_dict(data: dict[str, Any], clock: _Clock) -> StepReport:
     values = _known(StepReport, data)
     values["status"] = StepStatus(values.get("status", StepStatus.PENDING))
-    values["transitions"] = [
-        StepTransition(**_known(StepTransition, t)) for t in values.get("transitions") or []
-    ]
+    times = data.get("times")
+    if isinstance(times, dict):  # the compact form
+        values.update({key: clock.long(times[key]) for key in STEP_TIMES if key in times})
+        pairs = times.get("transitions") or []
+        values["transitions"] = [StepTransition(str(s), clock.long(at)) for s, at in pairs]
+    else:
+        values["transitions"] = [
+            StepTransition(**_known(StepTransition, t)) for t in values.get("transitions") or []
+        ]
     return StepReport(**values)
 
 
@@ -323,3 +460,14 @@ class HttpResult:
     output: Any = None
     attempt: int = 1
     """The attempt that succeeded (Temporal's count, 1-based)."""
+
+    def compact(self) -> dict[str, Any]:
+        """The result as the activity returns it: `output` and `attempt` left out when
+        they hold their default (None, 1), which is what every workflow reads them back
+        as."""
+        data: dict[str, Any] = {"status": self.status}
+        if self.output is not None:
+            data["output"] = self.output
+        if self.attempt != 1:
+            data["attempt"] = self.attempt
+        return data

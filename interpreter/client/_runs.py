@@ -49,6 +49,7 @@ from interpreter.contract import (
     SagaReport,
     SagaRunInput,
     SagaStatus,
+    definition_data,
 )
 from interpreter.exit_codes import ExitCode
 
@@ -112,8 +113,9 @@ async def start_saga(
     saga_id: str,
     task_queue: str,
 ) -> WorkflowHandle[Any, Any]:
-    """Start the workflow; a saga with the same id still running is refused."""
-    name = str(run_input.definition.get("name", ""))
+    """Start the workflow; a saga with the same id still running is refused. The run's
+    argument is `run_input` in its compact form (`SagaRunInput.compact`)."""
+    name = str(definition_data(run_input.definition).get("name", ""))
     attributes = None
     if run_input.search_attributes:
         attributes = TypedSearchAttributes(
@@ -127,7 +129,7 @@ async def start_saga(
     try:
         return await client.start_workflow(
             WORKFLOW_NAME,
-            run_input,
+            run_input.compact(),
             id=saga_id,
             task_queue=task_queue,
             memo={

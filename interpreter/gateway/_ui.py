@@ -22,7 +22,7 @@ from temporalio.service import RPCError, RPCStatusCode
 from dsl import Saga, StepGraph
 from interpreter.client import CannotReachTemporal, RunNotFound, SagaClient
 from interpreter.client._connection import short_reason
-from interpreter.contract import WORKFLOW_NAME, SagaRunInput
+from interpreter.contract import WORKFLOW_NAME, SagaRunInput, definition_data
 from interpreter.gateway._deps import Client, Reader
 from interpreter.gateway._models import RunGraphOut
 from interpreter.gateway._problems import Problem
@@ -75,7 +75,7 @@ async def _definition(client: SagaClient, saga_id: str) -> Saga:
             [run] = await client.temporal.data_converter.decode(
                 attributes.input.payloads[:1], [SagaRunInput]
             )
-            return Saga.model_validate(run.definition)
+            return Saga.model_validate(definition_data(run.definition))
     except RPCError as err:
         if err.status in (RPCStatusCode.NOT_FOUND, RPCStatusCode.INVALID_ARGUMENT):
             raise RunNotFound(saga_id) from err

@@ -9,6 +9,7 @@ and client interceptors), and nothing here is imported by `saga validate`.
     instrument.py    the worker interceptor feeding both, replay-safe
     codec.py         AES-256-GCM payload codec with key rotation (SAGA_ENCRYPTION_KEY_FILE)
     codec_server.py  the codec endpoints the Temporal Web UI calls (`saga codec-server`)
+    failures.py      the failure converter: a saga's outcome without a stack trace
     logs.py          `--log-format json`: saga id, step and attempt on every line
 
 Exceptions (both are the client's CommandError, so the CLI prints `Error: ...`)::

@@ -30,14 +30,14 @@ from pathlib import Path
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from temporalio.api.common.v1 import Payload
-from temporalio.converter import (
-    DataConverter,
-    DefaultFailureConverterWithEncodedAttributes,
-    PayloadCodec,
-)
+from temporalio.converter import DataConverter, PayloadCodec
 
 from interpreter.client._connection import CommandError
 from interpreter.exit_codes import ExitCode
+from interpreter.ops.failures import (
+    OutcomeFailureConverter,
+    OutcomeFailureConverterWithEncodedAttributes,
+)
 
 __all__ = [
     "ENCODING",
@@ -202,14 +202,17 @@ def data_converter(
     key_file: str | Path | None = None, environ: Mapping[str, str] | None = None
 ) -> DataConverter:
     """Temporal's default converter with the encryption codec: keys from `key_file`, else
-    from SAGA_ENCRYPTION_KEY_FILE, else none (encrypted payloads are then refused)."""
+    from SAGA_ENCRYPTION_KEY_FILE, else none (encrypted payloads are then refused); a
+    saga's outcomes are written without stack traces (`failures`)."""
     environ = os.environ if environ is None else environ
     path = key_file or environ.get(KEY_FILE_ENV) or None
     ring = load_key_ring(path) if path else None
     if ring is None:
-        return DataConverter(payload_codec=EncryptionCodec(None))
+        return DataConverter(
+            payload_codec=EncryptionCodec(None), failure_converter_class=OutcomeFailureConverter
+        )
     # Failure messages ("POST http://...: 409 Conflict: <the response>") are encrypted too.
     return DataConverter(
         payload_codec=EncryptionCodec(ring),
-        failure_converter_class=DefaultFailureConverterWithEncodedAttributes,
+        failure_converter_class=OutcomeFailureConverterWithEncodedAttributes,
     )

@@ -145,7 +145,7 @@ class Simulator:
         definition, digest = definition_snapshot(saga)
         handle = await self._env.client.start_workflow(
             WORKFLOW_NAME,
-            SagaRunInput(definition=definition, input=input, definition_hash=digest),
+            SagaRunInput(definition=definition, input=input, definition_hash=digest).compact(),
             id=f"{saga.name}-{uuid.uuid4().hex[:12]}",
             task_queue=task_queue,
         )

@@ -86,7 +86,8 @@ class HttpActivity:
             await self._http.aclose()
 
     @activity.defn(name=ACTIVITY_NAME)
-    async def call(self, call: HttpCall) -> HttpResult:
+    async def call(self, call: HttpCall) -> dict[str, Any]:
+        """The response's `HttpResult`, in its compact form (`HttpResult.compact`)."""
         exchange = _Exchange(call, self._url(call), activity.info().attempt)
         started, status = time.perf_counter(), None
         try:
@@ -97,7 +98,7 @@ class HttpActivity:
             finally:
                 beating.stop()
             status = response[0]
-            return exchange.judge(*response)
+            return exchange.judge(*response).compact()
         finally:
             self._attempted(exchange, status, time.perf_counter() - started)
 

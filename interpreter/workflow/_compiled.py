@@ -16,7 +16,7 @@ from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
 from temporalio.common import RetryPolicy
 
@@ -115,16 +115,16 @@ class CompiledSaga:
 
 
 _LOCK = threading.Lock()
-_CACHE: OrderedDict[str, tuple[dict[str, Any], CompiledSaga]] = OrderedDict()
+_D = TypeVar("_D", bound=dict[str, Any] | str)
+_CACHE: OrderedDict[str, tuple[dict[str, Any] | str, CompiledSaga]] = OrderedDict()
 
 
-def compiled_saga(
-    definition: dict[str, Any], digest: str, parse: Callable[[dict[str, Any]], Saga]
-) -> CompiledSaga:
-    """The compiled saga of `definition`; `parse(definition)` gives its `Saga` (and
-    raises when it is not one). Kept across runs by `digest` (the definition's hash, as
-    the client sent it): a cached entry is used only for a definition equal to the one
-    it was built from, so a wrong digest costs a parse, never a wrong saga."""
+def compiled_saga(definition: _D, digest: str, parse: Callable[[_D], Saga]) -> CompiledSaga:
+    """The compiled saga of `definition` (JSON data, or its compact form);
+    `parse(definition)` gives its `Saga` (and raises when it is not one). Kept across
+    runs by `digest` (the definition's hash as the client sent it, or the compact form
+    itself): a cached entry is used only for a definition equal to the one it was built
+    from, so a wrong digest costs a parse, never a wrong saga."""
     if not digest:
         return CompiledSaga(parse(definition))
     with _LOCK:  # the worker runs the activations of different runs in several threads

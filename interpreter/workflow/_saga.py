@@ -47,6 +47,7 @@ with workflow.unsafe.imports_passed_through():
         SagaStatus,
         SignalRequest,
         StepReport,
+        definition_data,
     )
     from interpreter.workflow._compiled import CompiledSaga, compiled_saga
     from interpreter.workflow._outcomes import input_problems
@@ -97,15 +98,19 @@ class SagaWorkflow(Settle):
         self._compiled: CompiledSaga | None = None
         self._definition_problem = ""
         try:
-            # Parsed once per definition, not per run (see `_compiled`).
-            self._compiled = compiled_saga(run.definition, run.definition_hash, _parse)
+            # Parsed once per definition, not per run (see `_compiled`); a compact
+            # definition is its own key.
+            key = run.definition_hash or (run.definition if isinstance(run.definition, str) else "")
+            self._compiled = compiled_saga(run.definition, key, _parse)
             self._saga = self._compiled.saga
         except ValidationError as error:
             self._definition_problem = f"invalid saga definition: {error.errors()[0]['msg']}"
+        except ValueError as error:  # a compact definition that cannot be read
+            self._definition_problem = f"invalid saga definition: {error}"
         steps = self._saga.steps if self._saga else []
         self._report = SagaReport(
             saga_id=workflow.info().workflow_id,
-            saga_name=self._saga.name if self._saga else str(run.definition.get("name", "")),
+            saga_name=self._saga.name if self._saga else _name(run.definition),
             steps=[StepReport(name=step.name) for step in steps],
             started_at=now(),
         )
@@ -224,8 +229,16 @@ class SagaWorkflow(Settle):
         raise ApplicationError(message, self._details(), type=error_type, non_retryable=True)
 
 
-def _parse(definition: dict[str, Any]) -> Saga:
-    return Saga.model_validate(definition)
+def _parse(definition: dict[str, Any] | str) -> Saga:
+    return Saga.model_validate(definition_data(definition))
+
+
+def _name(definition: dict[str, Any] | str) -> str:
+    """The saga's name in a definition that is not a valid saga, when it has one."""
+    try:
+        return str(definition_data(definition).get("name", ""))
+    except ValueError:
+        return ""
 
 
 def _semantics(asked: int) -> int:

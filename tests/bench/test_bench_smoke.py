@@ -41,7 +41,10 @@ def test_overhead_benchmark_writes_ratios_and_history_counts(tmp_path: Path) -> 
     assert set(figures["targets"]) == {
         "throughput_ratio_at_least_0.95",
         "events_at_most_handwritten_plus_2",
+        "history_bytes_at_most_1.3x",
     }
+    breakdown = figures["rounds"][0]["dsl"]["compensation"]["history_breakdown"]
+    assert breakdown["event_bytes_by_type"]["workflow_execution_failed"] > 0
 
 
 @pytest.mark.timeout(300)

@@ -136,9 +136,10 @@ class Runtime:
         snapshot = Saga.model_validate(definition).model_dump(
             mode="json", by_alias=True, exclude_none=True
         )
+        run_input = SagaRunInput(snapshot, input, search_attributes=search_attributes)
         handle = await self.client.start_workflow(
             WORKFLOW_NAME,
-            SagaRunInput(definition=snapshot, input=input, search_attributes=search_attributes),
+            run_input.compact(),  # as clients send it
             id=f"{definition['name']}-{uuid.uuid4().hex[:8]}",
             task_queue=self.task_queue,
         )
@@ -182,10 +183,9 @@ async def failure_of(handle: WorkflowHandle[Any, Any]) -> tuple[str, SagaReport]
 
 
 def report_from(value: Any) -> SagaReport:
-    from temporalio.converter import value_to_type
-
-    report: SagaReport = value_to_type(SagaReport, value)
-    return report
+    """The report a failure carries, read as every client reads it."""
+    assert isinstance(value, dict), value
+    return SagaReport.from_dict(value)
 
 
 async def query_report(handle: WorkflowHandle[Any, Any]) -> SagaReport:

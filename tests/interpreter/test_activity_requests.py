@@ -10,6 +10,7 @@ from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 import pytest
+from temporalio.converter import value_to_type
 from temporalio.testing import ActivityEnvironment
 
 from dsl import Saga
@@ -33,8 +34,9 @@ async def send() -> AsyncIterator[Callable[[dict[str, Any]], Any]]:
             {"version": 1, "name": "s", "steps": [{"name": "a", "action": action}]}
         )
         call: HttpCall = build_call(saga, saga.steps[0], "action", CONTEXT)[0]
-        result: HttpResult = await ActivityEnvironment().run(activity.call, call)
-        return result
+        result = await ActivityEnvironment().run(activity.call, call)
+        read: HttpResult = value_to_type(HttpResult, result)  # as the workflow reads it
+        return read
 
     yield run
     await activity.aclose()
