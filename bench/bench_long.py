@@ -22,8 +22,6 @@ import statistics
 import sys
 import time
 import uuid
-from collections.abc import Callable
-from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -33,13 +31,12 @@ import _harness as h  # noqa: E402
 import httpx  # noqa: E402
 from temporalio.api.enums.v1 import EventType  # noqa: E402
 from temporalio.client import Client, WorkflowFailureError  # noqa: E402
-from temporalio.worker import Replayer  # noqa: E402
 
 from dsl import Saga  # noqa: E402
 from interpreter.contract import WORKFLOW_NAME, SagaRunInput  # noqa: E402
 from interpreter.dev.demo import DemoService  # noqa: E402
-from interpreter.worker._worker import build_worker, workflow_runner  # noqa: E402
-from interpreter.workflow._saga import SagaWorkflow  # noqa: E402
+from interpreter.worker._replay import activation_cpu_times  # noqa: E402
+from interpreter.worker._worker import build_worker  # noqa: E402
 
 FAST = {"max_attempts": 2, "initial_interval": "50ms", "max_interval": "50ms"}
 
@@ -62,22 +59,6 @@ def saga(shape: str, steps: int, url: str) -> dict[str, Any]:
     return {"version": 1, "name": shape, "defaults": defaults, "steps": body}
 
 
-class _CpuTimed(ThreadPoolExecutor):
-    def __init__(self) -> None:
-        super().__init__(max_workers=1)
-        self.times: list[float] = []
-
-    def submit(self, fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Future[Any]:
-        def timed() -> Any:
-            began = time.thread_time()
-            try:
-                return fn(*args, **kwargs)
-            finally:
-                self.times.append(time.thread_time() - began)
-
-        return super().submit(timed)
-
-
 async def run_one(client: Client, queue: str, definition: dict[str, Any]) -> dict[str, Any]:
     snapshot = Saga.model_validate(definition).model_dump(
         mode="json", by_alias=True, exclude_none=True
@@ -97,22 +78,17 @@ async def run_one(client: Client, queue: str, definition: dict[str, Any]) -> dic
     wall = time.perf_counter() - began
     history = await handle.fetch_history()
     figures = _task_figures(history)
-    executor = _CpuTimed()
-    replayer = Replayer(
-        workflows=[SagaWorkflow], workflow_runner=workflow_runner(), workflow_task_executor=executor
-    )
-    await replayer.replay_workflow(history)
-    executor.shutdown()
+    times = await activation_cpu_times(history)
     return {
         "outcome": outcome,
         "wall_s": round(wall, 1),
         "events": len(history.events),
         **figures,
-        "costliest_activation_cpu_s": round(max(executor.times), 3),
-        "activations": len(executor.times),
+        "costliest_activation_cpu_s": round(max(times), 3),
+        "activations": len(times),
         # Every activation's CPU (workflow code and SDK, sandboxed replay) per step: flat
         # when the interpreter's cost per step does not grow with the saga's length.
-        "replay_cpu_ms_per_step": round(sum(executor.times) * 1000 / len(definition["steps"]), 3),
+        "replay_cpu_ms_per_step": round(sum(times) * 1000 / len(definition["steps"]), 3),
     }
 
 

@@ -6,7 +6,8 @@ the code makes the same decisions the recorded run made. A history that does not
 replay means workers of this version would fail the runs like it: the thing to know
 before upgrading them. Histories come from files (`load_history`, the JSON that
 `temporal workflow show --output json` and the Web UI download) or from the server
-(`server_histories`, the newest runs of the saga workflow).
+(`server_histories`, the newest runs of the saga workflow). `activation_cpu_times`
+replays one history for what each workflow activation costs.
 
     NotAHistory   a file that is not the JSON history of a saga run
 """
@@ -15,7 +16,9 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import AsyncIterator, Iterable, Sequence
+import time
+from collections.abc import AsyncIterator, Callable, Iterable, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -34,6 +37,7 @@ from interpreter.workflow import SagaWorkflow
 
 __all__ = [
     "NotAHistory",
+    "activation_cpu_times",
     "ReplayOutcome",
     "history_files",
     "load_history",
@@ -191,3 +195,37 @@ def _describe(failure: Any) -> str:
     if found:
         text = found.group(1).replace('\\"', '"')
     return " ".join(text.split()) or type(failure).__name__
+
+
+class _CpuTimed(ThreadPoolExecutor):
+    """Runs workflow activations, keeping the CPU time of each (waits for the GIL and the
+    neighbours' load are not counted: what is left is the workflow's and the SDK's code)."""
+
+    def __init__(self) -> None:
+        super().__init__(max_workers=1)
+        self.times: list[float] = []
+
+    def submit(self, fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Future[Any]:
+        def timed() -> Any:
+            began = time.thread_time()
+            try:
+                return fn(*args, **kwargs)
+            finally:
+                self.times.append(time.thread_time() - began)
+
+        return super().submit(timed)
+
+
+async def activation_cpu_times(history: WorkflowHistory) -> list[float]:
+    """CPU seconds of each workflow activation, replaying `history` in the worker's own
+    sandbox: the workflow's code and the SDK's, what the SDK's deadlock detector watches,
+    without the server or the neighbours' load. Raises when the history does not replay."""
+    executor = _CpuTimed()
+    replayer = Replayer(
+        workflows=[SagaWorkflow], workflow_runner=workflow_runner(), workflow_task_executor=executor
+    )
+    try:
+        await replayer.replay_workflow(history)
+    finally:
+        executor.shutdown()
+    return executor.times

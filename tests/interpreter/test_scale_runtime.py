@@ -10,21 +10,17 @@ benchmark. docs/PERFORMANCE.md gives the figures measured.
 
 from __future__ import annotations
 
-import time
 from collections.abc import AsyncIterator, Callable
-from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any
 
 import pytest
 from temporalio.api.enums.v1 import EventType
 from temporalio.client import WorkflowHandle
 from temporalio.testing import WorkflowEnvironment
-from temporalio.worker import Replayer
 
 from interpreter.contract import SagaStatus, StepStatus
 from interpreter.dev.demo import DemoService
-from interpreter.worker._worker import workflow_runner
-from interpreter.workflow._saga import SagaWorkflow
+from interpreter.worker._replay import activation_cpu_times
 
 from .conftest import Runtime, _run_worker, failure_of, saga
 
@@ -94,39 +90,12 @@ async def longest_workflow_task(handle: WorkflowHandle[Any, Any]) -> float:
     return longest
 
 
-class _CpuTimed(ThreadPoolExecutor):
-    """Runs workflow activations, keeping the CPU time of each (waits for the GIL and the
-    neighbours' load are not counted: what is left is the workflow's and the SDK's code)."""
-
-    def __init__(self) -> None:
-        super().__init__(max_workers=1)
-        self.times: list[float] = []
-
-    def submit(self, fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Future[Any]:
-        def timed() -> Any:
-            began = time.thread_time()
-            try:
-                return fn(*args, **kwargs)
-            finally:
-                self.times.append(time.thread_time() - began)
-
-        return super().submit(timed)
-
-
 async def longest_activation(handle: WorkflowHandle[Any, Any]) -> float:
     """CPU seconds of the costliest workflow activation, replaying the run's history in
     the worker's own sandbox: what the SDK's deadlock detector watches, without the load."""
-    executor = _CpuTimed()
-    replayer = Replayer(
-        workflows=[SagaWorkflow], workflow_runner=workflow_runner(), workflow_task_executor=executor
-    )
-    result = await replayer.replay_workflow(
-        await handle.fetch_history(), raise_on_replay_failure=False
-    )
-    executor.shutdown()
-    assert result.replay_failure is None, result.replay_failure
-    print(f"costliest activation: {max(executor.times):.3f} CPU s of {len(executor.times)}")
-    return max(executor.times)
+    times = await activation_cpu_times(await handle.fetch_history())
+    print(f"costliest activation: {max(times):.3f} CPU s of {len(times)}")
+    return max(times)
 
 
 async def test_a_1000_step_chain_completes(
