@@ -259,6 +259,9 @@ class SimulatedServices(httpx.AsyncBaseTransport):
         step = next((s for s in self.saga.steps if s.name == entry.step), None)
         if step is None:
             return None
+        if entry.kind == "notify":  # a wait step's notify is sent as an action is
+            notify = step.wait.notify if step.wait is not None else None
+            return None if notify is None else effective_request(self.saga, notify, "action")
         request = step.action if entry.kind == "action" else step.compensation
         if request is None or isinstance(request, str):
             return None
