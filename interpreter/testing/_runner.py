@@ -90,6 +90,15 @@ def find_test_server() -> str:
     return found
 
 
+async def _start_server() -> WorkflowEnvironment:
+    try:
+        return await WorkflowEnvironment.start_time_skipping(
+            test_server_existing_path=find_test_server(), runtime=_quiet_runtime()
+        )
+    except (RuntimeError, OSError) as error:
+        raise SimulatorError(f"cannot start the time-skipping test server: {error}") from None
+
+
 def _quiet_runtime() -> Runtime:
     """A runtime that logs only errors: the test server lacks a capability the SDK warns
     about on every worker, and a case's expected failures are the report's business."""
@@ -106,19 +115,29 @@ class Simulator:
         self._env = env
         self._secrets = secrets
         self._time_limit = time_limit
+        self._spoiled = False
+        """True once a run was terminated at the time limit (see `_renew`)."""
 
     @classmethod
     @contextlib.asynccontextmanager
     async def start(cls, time_limit: float = CASE_TIME_LIMIT) -> AsyncIterator[Simulator]:
-        try:
-            env = await WorkflowEnvironment.start_time_skipping(
-                test_server_existing_path=find_test_server(), runtime=_quiet_runtime()
-            )
-        except (RuntimeError, OSError) as error:
-            raise SimulatorError(f"cannot start the time-skipping test server: {error}") from None
+        env = await _start_server()
         with tempfile.TemporaryDirectory(prefix="saga-test-secrets-") as secrets:
-            async with env:
-                yield cls(env, Path(secrets), time_limit)
+            simulator = cls(env, Path(secrets), time_limit)
+            try:
+                yield simulator
+            finally:
+                await simulator._env.shutdown()
+
+    async def _renew(self) -> None:
+        """A fresh test server for the cases still to run, after one that did not end.
+
+        Terminating a run that still has a workflow task outstanding leaves the test
+        server's time skipping locked for good: every later case that needs skipped
+        time (a back-off, a wait's timeout, the saga's timeout) would run into the limit
+        too, although nothing is wrong with it."""
+        await self._env.shutdown()
+        self._env = await _start_server()
 
     async def run(
         self,
@@ -145,6 +164,9 @@ class Simulator:
             async with worker:
                 delivery = _Delivery(dict(signals or {}), cancel_waiting)
                 run = await self._run(saga, input, task_queue, services, delivery)
+        if self._spoiled:
+            self._spoiled = False
+            await self._renew()
         run.record, run.services = services.record, services
         return run
 
@@ -185,6 +207,7 @@ class Simulator:
         except TimeoutError:
             with contextlib.suppress(RPCError):
                 await handle.terminate("saga test: the case did not end in time")
+            self._spoiled = True
             limit = f"{self._time_limit:g}"
             return CaseRun(None, problem=f"the saga did not end within {limit} s of real time")
         finally:
