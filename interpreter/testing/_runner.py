@@ -258,6 +258,7 @@ async def _cancel_while_waiting(handle: WorkflowHandle[Any, Any], step: str) -> 
         ):
             return
         await asyncio.sleep(_POLL)
+    await _settled(handle, in_flight=0)
     await handle.cancel()
 
 
@@ -341,11 +342,43 @@ async def _cancel_while_held(handle: WorkflowHandle[Any, Any], services: Simulat
         if description.status != WorkflowExecutionStatus.RUNNING:
             return  # the step never ran (skipped, or an earlier step failed)
         await asyncio.sleep(_POLL)
+    await _settled(handle, in_flight=1)
     await handle.cancel()
     with contextlib.suppress(RPCError):  # the run ended meanwhile: nothing left to wait for
         while not await _cancel_taken_in(handle):
             await asyncio.sleep(_POLL)
     services.release.set()
+
+
+async def _settled(handle: WorkflowHandle[Any, Any], in_flight: int) -> None:
+    """Wait until at most `in_flight` activities are pending and the workflow has taken in
+    everything that happened (no workflow task after its last completed one).
+
+    The test server refuses a workflow task that cancels an activity which completed
+    while that task was running ("ACTIVITY_UNKNOWN"), and refuses it again on every
+    retry: the run never ends. A cancel sent while another step's answer is on its way
+    would meet exactly that, so it waits until the other steps in flight have ended or
+    are waiting for the held one. Nobody waits for the result: the clock stands still.
+    """
+    while True:
+        description = await handle.describe()
+        if description.status != WorkflowExecutionStatus.RUNNING:
+            return
+        pending = len(description.raw_description.pending_activities)
+        if pending <= in_flight and await _tasks_done(handle):
+            return
+        await asyncio.sleep(_POLL)
+
+
+async def _tasks_done(handle: WorkflowHandle[Any, Any]) -> bool:
+    """True when no workflow task is scheduled after the last completed one."""
+    done = True
+    async for event in handle.fetch_history_events():
+        if event.event_type == EventType.EVENT_TYPE_WORKFLOW_TASK_SCHEDULED:
+            done = False
+        elif event.event_type == EventType.EVENT_TYPE_WORKFLOW_TASK_COMPLETED:
+            done = True
+    return done
 
 
 async def _cancel_taken_in(handle: WorkflowHandle[Any, Any]) -> bool:
