@@ -2,6 +2,8 @@
 
     saga test PATH...                    the cases of every *.test.yaml given or found
     saga test --matrix SAGA [--input X]  every single-fault case, checked by the invariants
+        [--signal STEP=JSON] [--reject STEP=JSON]  data for its wait steps (default: the
+        `signals` and `rejections` of the saga's sibling NAME.test.yaml, if any)
 
 Exit codes: 0 every case passed, 1 an invalid test file, saga or input, 2 usage error,
 5 the time-skipping test server cannot start, 6 a case failed.
@@ -29,6 +31,14 @@ class _Usage(Exception):
     pass
 
 
+class _Invalid(Exception):
+    """Invalid data given on the command line (exit 1): the messages."""
+
+    def __init__(self, messages: list[str]) -> None:
+        super().__init__(messages)
+        self.messages = messages
+
+
 @click.command(
     "test",
     short_help="run a saga's failure cases offline",
@@ -45,6 +55,16 @@ class _Usage(Exception):
     help="the input for --matrix (default: SAGA's sibling NAME.input.json, if any)",
 )  # fmt: skip
 @click.option(
+    "--signal", "signals", multiple=True, metavar="STEP=JSON|@FILE",
+    help="data that answers the wait step STEP in every --matrix case (repeatable; "
+    "default: `signals` of SAGA's sibling NAME.test.yaml, if any)",
+)  # fmt: skip
+@click.option(
+    "--reject", "rejections", multiple=True, metavar="STEP=JSON|@FILE",
+    help="data that makes the wait step STEP's `success` false, for --matrix's rejection "
+    "case (repeatable; default: `rejections` of SAGA's sibling NAME.test.yaml, if any)",
+)  # fmt: skip
+@click.option(
     "--format", "format_", nargs=2, metavar="junit FILE",
     help="also write JUnit XML to FILE: --format junit FILE",
 )  # fmt: skip
@@ -57,6 +77,8 @@ def test_command(
     paths: tuple[str, ...],
     matrix: str | None,
     input_: str | None,
+    signals: tuple[str, ...],
+    rejections: tuple[str, ...],
     format_: tuple[str, str] | None,
     time_limit: float,
     schema: bool,
@@ -65,6 +87,8 @@ def test_command(
         paths=list(paths),
         matrix=matrix,
         input=input_,
+        signals=list(signals),
+        rejections=list(rejections),
         format=list(format_) if format_ else None,
         time_limit=time_limit,
         schema=schema,
@@ -85,10 +109,16 @@ def run_test(args: argparse.Namespace) -> int:
         junit = _junit_path(args.format)
         if bool(args.matrix) == bool(args.paths):
             raise _Usage("give test files or folders, or --matrix SAGA (one of the two)")
+        if not args.matrix and (args.signals or args.rejections):
+            raise _Usage("--signal and --reject apply to --matrix; a test file has `signals`")
         suites, problems = _matrix(args) if args.matrix else _files(args.paths)
     except _Usage as error:
         print(f"Error: {error}", file=sys.stderr)
         return ExitCode.USAGE
+    except _Invalid as error:
+        for message in error.messages:
+            print(f"Error: {message}", file=sys.stderr)
+        return ExitCode.INVALID
     if problems:
         for diagnostic in problems:
             print(diagnostic, file=sys.stderr)
@@ -143,9 +173,79 @@ def _matrix(args: argparse.Namespace) -> tuple[list[Any], list[Any]]:
         text = f"@{sibling}"
     try:
         prepared = prepare(str(saga_path), parse_input(text))
+        signals, rejections, problems = _wait_data(args, saga_path, prepared)
     except InvalidSaga as error:
         return [], error.diagnostics
-    return [matrix_suite(prepared.saga, prepared.input, f"{saga_path} (matrix)")], []
+    if problems:
+        return [], problems
+    label = f"{saga_path} (matrix)"
+    return [matrix_suite(prepared.saga, prepared.input, label, signals, rejections)], []
+
+
+def _wait_data(
+    args: argparse.Namespace, saga_path: Path, prepared: Any
+) -> tuple[dict[str, Any], dict[str, Any], list[Any]]:
+    """The data for the matrix's wait steps: the saga's sibling test file's `signals` and
+    `rejections`, then --signal and --reject; and the problems found in either."""
+    from interpreter.testing import load_test_file, wait_data_problems
+
+    signals: dict[str, Any] = {}
+    rejections: dict[str, Any] = {}
+    test_file = _sibling_test_file(saga_path)
+    if test_file is not None:
+        loaded = load_test_file(test_file)
+        if loaded.errors:
+            return {}, {}, loaded.errors
+        assert loaded.model is not None
+        signals, rejections = dict(loaded.model.signals or {}), dict(loaded.model.rejections or {})
+    given = _pairs("--signal", args.signals)
+    refused = _pairs("--reject", args.rejections)
+    problems = [f"--signal: {p}" for p in wait_data_problems(prepared.saga, given)]
+    problems += [
+        f"--reject: {p}"
+        for p in wait_data_problems(prepared.saga, refused, rejecting=True, input=prepared.input)
+    ]
+    if problems:
+        raise _Invalid(problems)
+    return {**signals, **given}, {**rejections, **refused}, []
+
+
+def _sibling_test_file(saga_path: Path) -> Path | None:
+    """The saga's NAME.test.yaml (or .yml, .json) when it tests this very saga."""
+    stem = saga_path.name.split(".")[0]
+    for suffix in TEST_SUFFIXES:
+        candidate = saga_path.with_name(stem + suffix)
+        if candidate.is_file():
+            return candidate if _names_saga(candidate, saga_path) else None
+    return None
+
+
+def _names_saga(test_file: Path, saga_path: Path) -> bool:
+    from dsl import load_input
+
+    document, _ = load_input(test_file)
+    data = document.data if document is not None else None
+    named = data.get("saga") if isinstance(data, dict) else None
+    return isinstance(named, str) and (test_file.parent / named).resolve() == saga_path.resolve()
+
+
+def _pairs(option: str, values: list[str]) -> dict[str, Any]:
+    """`STEP=JSON|@FILE` values as data by step."""
+    from dsl import InvalidSaga, load_input, load_input_text
+
+    found: dict[str, Any] = {}
+    for value in values:
+        step, equals, text = value.partition("=")
+        if not equals or not step:
+            raise _Usage(f"{option} takes STEP=JSON or STEP=@FILE, not {value!r}")
+        if text.startswith("@"):
+            document, problems = load_input(text[1:])
+        else:
+            document, problems = load_input_text(text, f"{option} {step}")
+        if document is None:
+            raise InvalidSaga(problems)
+        found[step] = document.data
+    return found
 
 
 def _run(suites: list[Any], junit: str | None, time_limit: float) -> int:

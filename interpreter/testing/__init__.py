@@ -14,13 +14,19 @@ _report.py      the table and JUnit XML
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from dsl import Saga
 from interpreter.testing._cases import Case, CaseResult, Suite, run_suite
 from interpreter.testing._invariants import INVARIANTS, Judgement, Violation, judge
-from interpreter.testing._load import LoadedTest, faults_of, load_test_file
+from interpreter.testing._load import (
+    LoadedTest,
+    faults_of,
+    load_test_file,
+    signals_of,
+    wait_data_problems,
+)
 from interpreter.testing._matrix import failing_status, matrix_cases, worst_case
 from interpreter.testing._model import (
     FaultSpec,
@@ -64,32 +70,45 @@ __all__ = [
     "saga_test_schema_text",
     "stale_test_schema_message",
     "summary",
+    "wait_data_problems",
     "worst_case",
     "write_junit",
     "write_table",
 ]
 
 
-def matrix_suite(saga: Saga, input: Any, label: str | None = None) -> Suite:
-    """Every single-fault case of `saga`, checked against the four invariants."""
-    return Suite(label or f"{saga.name} (matrix)", saga, input, matrix_cases(saga))
+def matrix_suite(
+    saga: Saga,
+    input: Any,
+    label: str | None = None,
+    signals: Mapping[str, Any] | None = None,
+    rejections: Mapping[str, Any] | None = None,
+) -> Suite:
+    """Every single-fault case of `saga`, checked against the four invariants; wait steps
+    get `signals` (data that answers them) and `rejections` (data their `success` refuses)."""
+    cases = matrix_cases(saga, signals, rejections)
+    return Suite(label or f"{saga.name} (matrix)", saga, input, cases)
 
 
 def file_suite(loaded: LoadedTest) -> Suite:
     """The hand-written cases of a test file that loaded without errors."""
-    assert loaded.model is not None and loaded.saga is not None
-    cases = [
-        Case(
+    model, saga = loaded.model, loaded.saga
+    assert model is not None and saga is not None
+    cases = []
+    for case in model.cases:
+        signals, cancel = signals_of(model, case, saga)
+        made = Case(
             case.name,
-            faults_of(case.fail or {}),
+            faults_of(case.fail or {}, saga),
             case.expect,
             case.invariants,
             step=", ".join(case.fail or {}) or "-",
             fault=", ".join(_fault_text(v) for v in (case.fail or {}).values()) or "none",
+            signals=signals,
+            cancel_waiting=cancel,
         )
-        for case in loaded.model.cases
-    ]
-    return Suite(loaded.path, loaded.saga, loaded.input, cases, loaded.answers)
+        cases.append(made)
+    return Suite(loaded.path, saga, loaded.input, cases, loaded.answers)
 
 
 def _fault_text(value: Any) -> str:

@@ -1,7 +1,8 @@
 """Cases and their verdicts: run a list of cases of one saga, side by side, and judge each.
 
-A case is a set of faults plus what must hold: the invariants (always, unless a
-hand-written case turns them off) and, for a hand-written case, its `expect`.
+A case is a set of faults and the data its wait steps get, plus what must hold: the
+invariants (always, unless a hand-written case turns them off) and, for a hand-written
+case, its `expect`.
 """
 
 from __future__ import annotations
@@ -35,6 +36,11 @@ class Case:
     """Problems found without running (the saga's timeout against its worst case)."""
     skipped: str | None = None
     """Why the case cannot happen, when it cannot."""
+    signals: dict[str, Any] = field(default_factory=dict)
+    """Data for wait steps, delivered as the run starts; a wait step without any is
+    never answered (its timeout passes)."""
+    cancel_waiting: str | None = None
+    """A wait step: the saga is cancelled once the step waits."""
 
 
 @dataclass
@@ -80,7 +86,9 @@ async def _run_case(simulator: Simulator, suite: Suite, case: Case) -> CaseResul
     if case.skipped:
         return CaseResult(case, "SKIPPED")
     started = time.perf_counter()
-    run = await simulator.run(suite.saga, suite.input, suite.answers, case.faults)
+    run = await simulator.run(
+        suite.saga, suite.input, suite.answers, case.faults, case.signals, case.cancel_waiting
+    )
     result = _verdict(suite.saga, case, run)
     result.seconds = time.perf_counter() - started
     return result

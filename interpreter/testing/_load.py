@@ -3,7 +3,8 @@
 The file is read by the language's own hardened loader, its structure judged by the
 JSON Schema of `_model` (so messages match those of saga files: unknown keys with the
 near miss, wrong kinds of values), then its meaning: the saga it names must be valid,
-the input must fit it, and every step, service and pattern it mentions must exist.
+the input must fit it, every step, service and pattern it mentions must exist, and the
+data it gives wait steps must fit their `schema`.
 """
 
 from __future__ import annotations
@@ -15,17 +16,31 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from dsl import Diagnostic, Document, Saga, load_and_check, load_input, validate_input
+from dsl import (
+    Diagnostic,
+    Document,
+    ExpressionError,
+    Saga,
+    Step,
+    compile_condition,
+    data_problems,
+    evaluate_condition,
+    load_and_check,
+    load_input,
+    validate_input,
+)
 
 # The language's mapping of schema errors to positioned, plain-words diagnostics; the
 # test-file format reuses it so both kinds of files speak alike.
 from dsl._schema_errors import jsonschema_diagnostics, near_miss, pydantic_diagnostics
-from interpreter.testing._model import FaultSpec, TestFile, saga_test_schema
+from interpreter.testing._model import FaultSpec, TestCase, TestFile, saga_test_schema
 from interpreter.testing._services import Answer, Fault
 
-__all__ = ["LoadedTest", "faults_of", "load_test_file"]
+__all__ = ["LoadedTest", "faults_of", "load_test_file", "signals_of", "wait_data_problems"]
 
 METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE", "*")
+WAIT_FAULTS = ("timeout", "rejected", "cancel")
+"""The faults of a wait step itself (its notify request takes those of a request)."""
 
 
 @dataclass
@@ -100,8 +115,15 @@ def _meaning(loaded: LoadedTest, document: Document, model: TestFile) -> None:
         return
     loaded.saga = saga = checked.saga
     loaded.input = _input(loaded, document, model, here, saga)
+    rejections = model.rejections or {}
     for index, case in enumerate(model.cases):
-        _check_case(loaded, document, saga, index, case.fail or {}, case.expect)
+        _check_case(loaded, document, saga, index, case.fail or {}, case.expect, rejections)
+        where: tuple[str | int, ...] = ("cases", index, "signals")
+        loaded.diagnostics += check_wait_data(saga, document, where, case.signals or {})
+    loaded.diagnostics += check_wait_data(saga, document, ("signals",), model.signals or {})
+    loaded.diagnostics += check_wait_data(
+        saga, document, ("rejections",), rejections, rejecting=True, input=loaded.input
+    )
     _check_services(loaded, document, saga, model)
 
 
@@ -132,23 +154,18 @@ def _check_case(
     index: int,
     fail: dict[str, Any],
     expect: Any,
+    rejections: dict[str, Any],
 ) -> None:
     steps = {step.name: step for step in saga.steps}
     for target, fault in fail.items():
         name, _, kind = target.partition(".")
-        where = ("cases", index, "fail", target)
+        message: str | None = None
         if name not in steps:
             message = f"unknown step {name!r}{near_miss(name, steps)}"
-            loaded.diagnostics.append(_at(document, where, message))
-        elif kind not in ("", "compensation"):
-            message = f"{target!r}: write 'STEP' for the action or 'STEP.compensation'"
-            loaded.diagnostics.append(_at(document, where, message))
-        elif kind and not _has_compensation(steps[name]):
-            message = f"step {name!r} has no compensation to fail"
-            loaded.diagnostics.append(_at(document, where, message))
-        elif kind and _kind_of(fault) == "cancel":
-            message = "'cancel' applies to a step's action, not to its compensation"
-            loaded.diagnostics.append(_at(document, where, message))
+        else:
+            message = _fault_problem(steps[name], target, kind, fault, rejections)
+        if message is not None:
+            loaded.diagnostics.append(_at(document, ("cases", index, "fail", target), message))
     for key in ("failed_step", "compensated", "compensation_failed", "left_in_place"):
         value = getattr(expect, key, None) if expect is not None else None
         named = [((), value)] if isinstance(value, str) else list(enumerate(value or []))
@@ -158,6 +175,136 @@ def _check_case(
                 line, column = document.value_position(path)
                 message = f"unknown step {name!r}{near_miss(name, steps)}"
                 loaded.diagnostics.append(Diagnostic(loaded.path, line, column, "error", message))
+
+
+def _fault_problem(
+    step: Step, target: str, kind: str, fault: Any, rejections: dict[str, Any]
+) -> str | None:
+    """Why `fault` cannot strike `target` (a step, its compensation or its notify)."""
+    name, fault_kind = step.name, _kind_of(fault)
+    if kind not in ("", "compensation", "notify"):
+        return f"{target!r}: write 'STEP', 'STEP.compensation' or 'STEP.notify'"
+    if kind == "compensation" and not _has_compensation(step):
+        return f"step {name!r} has no compensation to fail"
+    if kind == "notify" and (step.wait is None or step.wait.notify is None):
+        return f"step {name!r} has no notify request to fail"
+    if kind and fault_kind == "cancel":
+        return f"'cancel' applies to a step's action or wait, not to its {kind}"
+    if kind and fault_kind == "rejected":
+        return f"'rejected' applies to a wait step's data, not to its {kind}"
+    if step.wait is None and fault_kind == "rejected":
+        return f"'rejected' applies to wait steps; {name!r} is not one"
+    if kind or step.wait is None:
+        return None
+    return _wait_fault_problem(step, fault, rejections)
+
+
+def _wait_fault_problem(step: Step, fault: Any, rejections: dict[str, Any]) -> str | None:
+    assert step.wait is not None
+    name = step.name
+    if isinstance(fault, FaultSpec) or str(fault) not in WAIT_FAULTS:
+        return (
+            f"{name!r} is a wait step: its faults are 'timeout', 'rejected' and 'cancel' "
+            f"(for its notify request, write '{name}.notify')"
+        )
+    if fault == "rejected" and step.wait.success in (None, True):
+        return f"step {name!r} has no `success`: no data can reject it"
+    if fault == "rejected" and name not in rejections:
+        return f"'rejected' needs the data that rejects: add `rejections: {{{name}: DATA}}`"
+    return None
+
+
+def wait_data_problems(
+    saga: Saga, data: dict[str, Any], rejecting: bool = False, input: Any = None
+) -> list[str]:
+    """`check_wait_data` without a file: the problems as plain messages (`rejecting`:
+    the data must make the step's `success` false for this input)."""
+    return [
+        message
+        for name, value in data.items()
+        for _, message in _data_problems(saga, name, value, rejecting, input)
+    ]
+
+
+def check_wait_data(
+    saga: Saga,
+    document: Document,
+    where: tuple[str | int, ...],
+    data: dict[str, Any],
+    rejecting: bool = False,
+    input: Any = None,
+) -> list[Diagnostic]:
+    """Problems of data given to wait steps by name (at `where` in `document`): a name
+    that is not a wait step, data its `schema` refuses. `rejecting` checks rejection
+    data: the step must have a `success` that the data (with `input`) does not make true."""
+    found = []
+    for name, value in data.items():
+        path = (*where, name)
+        for inner, message in _data_problems(saga, name, value, rejecting, input):
+            line, column = _position(document, path, inner)
+            found.append(Diagnostic(document.path, line, column, "error", message))
+    return found
+
+
+def _position(
+    document: Document, path: tuple[str | int, ...], inner: tuple[str | int, ...] | None
+) -> tuple[int, int]:
+    if inner is None:
+        return document.key_position(path)
+    return document.value_position((*path, *inner))
+
+
+def _data_problems(
+    saga: Saga, name: str, value: Any, rejecting: bool, input: Any
+) -> list[tuple[tuple[str | int, ...] | None, str]]:
+    """(where inside the data, or None for the step's key; the message)."""
+    waits = [step.name for step in saga.steps if step.wait is not None]
+    if name not in waits:
+        listed = ", ".join(waits) or "none"
+        known = any(step.name == name for step in saga.steps)
+        what = f"step {name!r} is not a wait step" if known else f"unknown step {name!r}"
+        return [(None, f"{what}{near_miss(name, waits)}; wait steps: {listed}")]
+    wait = saga.step(name).wait
+    assert wait is not None
+    problems = [] if wait.schema_ is None else data_problems(wait.schema_, value)
+    found: list[tuple[tuple[str | int, ...] | None, str]] = [
+        (inner, f"the data for {name!r} does not fit its schema: {message}")
+        for inner, message in problems
+    ]
+    if not rejecting or found:
+        return found
+    if wait.success in (None, True):
+        return [(None, f"step {name!r} has no `success`: no data can reject it")]
+    if _accepted(wait.success, value, input):
+        return [((), f"this data does not reject {name!r}: its `success` is true for it")]
+    return []
+
+
+def _accepted(success: Any, data: Any, input: Any) -> bool:
+    """True when `success` is surely true for `data` (False when it reads more than the
+    data and the input, which only a run knows)."""
+    try:
+        condition = compile_condition(success)
+        return bool(evaluate_condition(condition, {"input": input, "signal": data}, ordered=True))
+    except ExpressionError:
+        return False
+
+
+def signals_of(model: TestFile, case: TestCase, saga: Saga) -> tuple[dict[str, Any], str | None]:
+    """The data a case delivers to wait steps as its run starts (in the saga's order),
+    and the wait step to cancel the saga at, if any."""
+    given = {**(model.signals or {}), **(case.signals or {})}
+    cancel = None
+    for target, fault in (case.fail or {}).items():
+        if "." in target or saga.step(target).wait is None:
+            continue
+        given.pop(target, None)
+        if fault == "rejected":
+            given[target] = (model.rejections or {})[target]
+        elif fault == "cancel":
+            cancel = target
+    order = [step.name for step in saga.steps]
+    return {name: given[name] for name in order if name in given}, cancel
 
 
 def _has_compensation(step: Any) -> bool:
@@ -201,11 +348,14 @@ def _answer(model: Any) -> Answer:
     )
 
 
-def faults_of(fail: dict[str, Any]) -> dict[tuple[str, str], Fault]:
-    """The case's `fail` mapping as faults by (step, kind)."""
+def faults_of(fail: dict[str, Any], saga: Saga) -> dict[tuple[str, str], Fault]:
+    """The case's `fail` mapping as the services' faults by (step, kind); the faults of
+    wait steps themselves are not the services' (see `signals_of`)."""
     faults = {}
     for target, value in fail.items():
         name, _, kind = target.partition(".")
+        if not kind and saga.step(name).wait is not None:
+            continue
         times = value.times if isinstance(value, FaultSpec) else 0
         faults[(name, kind or "action")] = Fault(_kind_of(value), times)
     return faults

@@ -1,9 +1,15 @@
 """The failure matrix: every single-fault case of a saga, made from the saga alone.
 
 Per step: its action fails for good, times out, is uncertain (applied, the answer lost),
-and the saga is cancelled while the step's request is with the service. Per compensation:
-it fails for good, after a later step failed so that it runs. Once: the saga's timeout
+and the saga is cancelled while the step's request is with the service. Per wait step:
+nobody answers (its timeout passes), its data is rejected (`success` false), the saga is
+cancelled while it waits, and its notify request fails for good. Per compensation: it
+fails for good, after a later step failed so that it runs. Once: the saga's timeout
 expires while the last step before the pivot is still running. And a run with no fault.
+
+Every case delivers the data known for the wait steps (`signals`) as its run starts,
+except to the wait step its fault is on. A step behind a wait step whose data is not
+known is never reached: its cases are listed as skipped, with the key that gives it.
 
 A request that retries without limit (a compensation by default, or any step past the
 pivot) would retry a lasting timeout forever, so there the timeout and the uncertain
@@ -18,7 +24,9 @@ can leave that step's effect in place.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import timedelta
+from typing import Any
 
 from dsl import MUTATING_METHODS, Request, Saga, Step, StepGraph, effective_request
 from dsl import format_duration as duration
@@ -32,24 +40,31 @@ _FAILING = (409, 422, 400, 403, 418)
 _UNBOUNDED = timedelta(days=365 * 100)
 
 
-def matrix_cases(saga: Saga) -> list[Case]:
+def matrix_cases(
+    saga: Saga,
+    signals: Mapping[str, Any] | None = None,
+    rejections: Mapping[str, Any] | None = None,
+) -> list[Case]:
+    """The cases; `signals` answers wait steps, `rejections` is data their `success`
+    refuses (both by step)."""
     graph = StepGraph.of(saga)
     past = _past_pivot(saga, graph)
-    cases = [Case("no fault")]
-    unanswered = _after_a_wait(saga, graph)
+    given = signals or {}
+    known = {step.name: given[step.name] for step in saga.steps if step.name in given}
+    unanswered = _unanswered(saga, graph, known)
+    cases = [Case("no fault", signals=dict(known))]
     for step in saga.steps:
-        if step.action is None:  # wait steps get no simulated faults (yet)
-            continue
-        made = _action_cases(saga, step, step.action, forever=step.name in past)
+        if step.action is not None:
+            made = _action_cases(saga, step, step.action, step.name in past, known)
+        else:
+            made = _wait_cases(saga, step, known, rejections or {})
         for case in made if step.name in unanswered else []:
-            case.skipped = (
-                f"{step.name} runs only once a wait step is answered, which the matrix does not do"
-            )
+            case.skipped = _no_data(step.name, unanswered[step.name])
         cases += made
     for step in saga.steps:
         if isinstance(step.compensation, Request):
-            cases.append(_compensation_case(saga, graph, step, past))
-    cases.append(_timeout_case(saga, graph, past))
+            cases.append(_compensation_case(saga, graph, step, past, known, unanswered))
+    cases.append(_timeout_case(saga, graph, past, known, unanswered))
     # The cases that hold a request run first, on a test server no lost answer or
     # time-out has touched yet: after one, a held request was seen to time out while
     # the server's clock was meant to stand still (see docs/TESTING.md).
@@ -74,13 +89,26 @@ def _past_pivot(saga: Saga, graph: StepGraph) -> set[str]:
     return {graph.names[j] for i in pivots for j in [i, *graph.descendants(i)]}
 
 
-def _after_a_wait(saga: Saga, graph: StepGraph) -> dict[str, str]:
-    """The steps that run only after a wait step: never reached, since nothing answers."""
+def _unanswered(saga: Saga, graph: StepGraph, known: Mapping[str, Any]) -> dict[str, str]:
+    """The steps that run only after a wait step whose data is not known (never reached,
+    since nothing answers it), each with the first such wait step."""
     found: dict[str, str] = {}
     for i, step in enumerate(saga.steps):
-        if step.wait is not None:
-            found.update({graph.names[j]: step.name for j in graph.descendants(i)})
+        if step.wait is not None and step.name not in known:
+            for j in graph.descendants(i):
+                found.setdefault(graph.names[j], step.name)
     return found
+
+
+def _no_data(name: str, wait: str) -> str:
+    return (
+        f"{name} runs only once {wait} is answered: add `signals: {{{wait}: DATA}}` to the "
+        f"saga's test file, or pass --signal {wait}=JSON"
+    )
+
+
+def _without(known: Mapping[str, Any], name: str) -> dict[str, Any]:
+    return {step: data for step, data in known.items() if step != name}
 
 
 def _unlimited(saga: Saga, request: Request, kind: str, forever: bool) -> bool:
@@ -88,7 +116,9 @@ def _unlimited(saga: Saga, request: Request, kind: str, forever: bool) -> bool:
     return forever or effective.retry.max_attempts == 0
 
 
-def _action_cases(saga: Saga, step: Step, action: Request, forever: bool) -> list[Case]:
+def _action_cases(
+    saga: Saga, step: Step, action: Request, forever: bool, known: Mapping[str, Any]
+) -> list[Case]:
     name = step.name
     status = failing_status(saga, action, "action")
     once = 1 if _unlimited(saga, action, "action", forever) else 0
@@ -103,43 +133,93 @@ def _action_cases(saga: Saga, step: Step, action: Request, forever: bool) -> lis
         Case(f"cancel while {name} runs", {(name, "action"): Fault("cancel")}, fault="cancel")
     )
     for case in made:
+        case.step, case.signals = name, dict(known)
+    return made
+
+
+def _wait_cases(
+    saga: Saga, step: Step, known: Mapping[str, Any], rejections: Mapping[str, Any]
+) -> list[Case]:
+    """Nobody answers; the data is rejected; a cancel while it waits; the notify fails."""
+    assert step.wait is not None
+    name, silent = step.name, _without(known, step.name)
+    made = [
+        Case(f"{name} is not answered (timeout)", fault="timeout", signals=silent),
+        Case(f"cancel while {name} waits", fault="cancel", signals=silent, cancel_waiting=name),
+    ]
+    if step.wait.success not in (None, True):
+        rejected = Case(f"{name} is rejected", fault="rejected")
+        if name in rejections:
+            rejected.signals = {**known, name: rejections[name]}
+        else:
+            rejected.skipped = (
+                f"no data that rejects {name}: add `rejections: {{{name}: DATA}}` to the "
+                f"saga's test file, or pass --reject {name}=JSON"
+            )
+        made.insert(1, rejected)
+    if step.wait.notify is not None:
+        status = failing_status(saga, step.wait.notify, "action")
+        fault = {(name, "notify"): Fault(str(status))}
+        made.append(Case(f"{name}'s notify fails ({status})", fault, fault=f"notify {status}"))
+        made[-1].signals = dict(known)
+    for case in made:
         case.step = name
     return made
 
 
-def _compensation_case(saga: Saga, graph: StepGraph, step: Step, past: set[str]) -> Case:
+def _compensation_case(
+    saga: Saga,
+    graph: StepGraph,
+    step: Step,
+    past: set[str],
+    known: Mapping[str, Any],
+    unanswered: Mapping[str, str],
+) -> Case:
     assert isinstance(step.compensation, Request)
     status = failing_status(saga, step.compensation, "compensation")
     name = f"{step.name} compensation fails ({status})"
-    case = Case(name, step=step.name, fault=f"compensation {status}")
-    trigger = _trigger(saga, graph, step, past)
+    case = Case(name, step=step.name, fault=f"compensation {status}", signals=dict(known))
+    trigger = _trigger(saga, graph, step, past, unanswered)
     if trigger is None:
         case.skipped = f"no step after {step.name} can fail, so its compensation never runs"
         return case
-    assert trigger.action is not None  # _trigger picks steps with an action
+    case.faults = {(step.name, "compensation"): Fault(str(status))}
+    if trigger.action is None:  # a wait step: nobody answers it
+        case.name += f", after {trigger.name} is not answered"
+        case.signals = _without(known, trigger.name)
+        return case
     trigger_status = failing_status(saga, trigger.action, "action")
     case.name += f", after {trigger.name} fails"
-    case.faults = {
-        (step.name, "compensation"): Fault(str(status)),
-        (trigger.name, "action"): Fault(str(trigger_status)),
-    }
+    case.faults[(trigger.name, "action")] = Fault(str(trigger_status))
     return case
 
 
-def _trigger(saga: Saga, graph: StepGraph, step: Step, past: set[str]) -> Step | None:
+def _trigger(
+    saga: Saga, graph: StepGraph, step: Step, past: set[str], unanswered: Mapping[str, str]
+) -> Step | None:
     """A step whose failure makes `step` be undone: the last that runs after it, else one
-    that runs beside it (in-flight steps finish before compensation starts); never one
-    past the pivot, whose failure undoes nothing."""
+    that runs beside it (in-flight steps finish before compensation starts); the pivot
+    itself may fail, never a step past it, whose failure undoes nothing; and never a
+    step that is not reached (behind a wait step nothing answers)."""
     index = graph.names.index(step.name)
-    later = [graph.names[i] for i in graph.descendants(index) if graph.names[i] not in past]
+    pivots = {s.name for s in saga.steps if s.pivot}
+    excluded = (past - pivots) | set(unanswered)
+    later = [graph.names[i] for i in graph.descendants(index) if graph.names[i] not in excluded]
     ancestors = {graph.names[i] for i in graph.ancestors(index)}
-    beside = [s.name for s in saga.steps if s.name not in past | ancestors | {step.name, *later}]
-    candidates = [name for name in later or beside if saga.step(name).action is not None]
+    others = excluded | ancestors | {step.name, *later}
+    beside = [s.name for s in saga.steps if s.name not in others]
+    candidates = later or beside
     return saga.step(candidates[-1]) if candidates else None
 
 
-def _timeout_case(saga: Saga, graph: StepGraph, past: set[str]) -> Case:
-    case = Case("the saga's timeout expires", fault="saga timeout")
+def _timeout_case(
+    saga: Saga,
+    graph: StepGraph,
+    past: set[str],
+    known: Mapping[str, Any],
+    unanswered: Mapping[str, str],
+) -> Case:
+    case = Case("the saga's timeout expires", fault="saga timeout", signals=dict(known))
     if saga.timeout is None:
         case.skipped = "the saga has no timeout"
         return case
@@ -149,9 +229,15 @@ def _timeout_case(saga: Saga, graph: StepGraph, past: set[str]) -> Case:
         return case
     slow = before[-1]
     case.step = slow.name
-    case.name += f" while {slow.name} runs"
-    case.faults = {(slow.name, "action"): Fault("slow")}
     case.findings = _timeout_findings(saga, graph, past)
+    if slow.name in unanswered:
+        case.skipped = _no_data(slow.name, unanswered[slow.name])
+    elif slow.action is None:  # a wait step: nobody answers it
+        case.name += f" while {slow.name} waits"
+        case.signals = _without(known, slow.name)
+    else:
+        case.name += f" while {slow.name} runs"
+        case.faults = {(slow.name, "action"): Fault("slow")}
     return case
 
 

@@ -5,10 +5,14 @@ saga: trip-booking.yaml                 # the saga, relative to this file
 input: {trip_id: t-1}                   # or input_file: trip-booking.input.json
 services:                               # answers of the simulated services
   cars: {"POST /rentals": {status: 201, json: {id: C1}}}
+signals: {approval: {approved: true}}   # data for wait steps, delivered as a run starts
+rejections: {approval: {approved: false}}   # data that makes a wait's `success` false
 cases:
   - name: the car is refused, the rest is undone
     fail: {reserve_car: 409}            # a status, timeout, uncertain or cancel
     expect: {status: COMPENSATED, compensated: [reserve_hotel, reserve_flight]}
+  - name: the approval is refused
+    fail: {approval: rejected}          # a wait step: timeout, rejected or cancel
 ```
 """
 
@@ -39,7 +43,7 @@ __all__ = [
 SCHEMA_FILE = Path("schemas") / "saga-test.schema.json"
 SCHEMA_ID = "https://saga-dsl.dev/schemas/saga-test.schema.json"
 
-FaultKind = Literal["timeout", "uncertain", "cancel"]
+FaultKind = Literal["timeout", "uncertain", "cancel", "rejected"]
 FaultStatus = Annotated[int, Field(ge=400, le=599)]
 EndStatus = Literal["COMPLETED", "COMPENSATED", "COMPENSATION_FAILED", "PARKED", "INCOMPLETE"]
 
@@ -116,8 +120,16 @@ class TestCase(_Model):
     name: str = Field(min_length=1, description="The case's name, shown in the report.")
     fail: dict[str, Fault] | None = Field(
         default=None,
-        description="Faults by step: `STEP` (its action) or `STEP.compensation`. A status "
-        "(400-599), 'timeout', 'uncertain', 'cancel', or {fault: ..., times: N}.",
+        description="Faults by step: `STEP` (its action) or `STEP.compensation`: a status "
+        "(400-599), 'timeout', 'uncertain', 'cancel', or {fault: ..., times: N}. A wait "
+        "step: 'timeout' (nobody answers), 'rejected' (its `rejections` data is delivered) "
+        "or 'cancel' (the saga is cancelled while it waits); `STEP.notify`: a fault of its "
+        "notify request.",
+    )
+    signals: dict[str, Any] | None = Field(
+        default=None,
+        description="Data for wait steps, by step, for this case: replaces the file's "
+        "`signals` for the steps named.",
     )
     expect: Expect | None = Field(default=None, description="What the run must end with.")
     invariants: bool = Field(
@@ -140,6 +152,16 @@ class TestFile(_Model):
         default=None,
         description="Per service (a name from the saga, or a url's origin for absolute "
         "urls): answers by `METHOD /path` pattern; `{name}` matches one path segment.",
+    )
+    signals: dict[str, Any] | None = Field(
+        default=None,
+        description="Data for wait steps, by step: delivered to every run as it starts "
+        "(the run keeps it until the step waits). `saga test --matrix` reads it too.",
+    )
+    rejections: dict[str, Any] | None = Field(
+        default=None,
+        description="Data for wait steps, by step, that makes the step's `success` false: "
+        "delivered in the cases that fail the step with 'rejected'.",
     )
     cases: list[TestCase] = Field(min_length=1, description="The cases to run.")
 

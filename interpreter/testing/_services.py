@@ -48,6 +48,9 @@ __all__ = [
 FAULT_KINDS = ("timeout", "uncertain", "cancel", "slow")
 """Faults besides a status: see `Fault`."""
 _PLACEHOLDER = re.compile(r"\{[^{}/]*\}")
+ACTION_KINDS = ("action", "resolution")
+"""The kinds of request that send a step's action: the action, and its resending to
+learn the outcome of an uncertain attempt (answered and applied as the action is)."""
 
 
 @dataclass(frozen=True)
@@ -93,7 +96,8 @@ class RecordedRequest:
     """Order of arrival, over the whole run."""
     step: str
     kind: str
-    """'action' or 'compensation' ('' for a request no step can be found for)."""
+    """'action', 'compensation', 'notify' (a wait step's) or 'resolution' (the action
+    resent to learn the outcome of an uncertain attempt); '' when no step sent it."""
     service: str
     method: str
     path: str
@@ -259,10 +263,15 @@ class SimulatedServices(httpx.AsyncBaseTransport):
         step = next((s for s in self.saga.steps if s.name == entry.step), None)
         if step is None:
             return None
-        request = step.action if entry.kind == "action" else step.compensation
+        if entry.kind == "notify":  # a wait step's notify is sent as an action is
+            notify = step.wait.notify if step.wait is not None else None
+            return None if notify is None else effective_request(self.saga, notify, "action")
+        # A resolution resends the action, with its key, to learn whether it was applied.
+        request = step.action if entry.kind in ACTION_KINDS else step.compensation
         if request is None or isinstance(request, str):
             return None
-        return effective_request(self.saga, request, entry.kind)  # type: ignore[arg-type]
+        kind = "action" if entry.kind in ACTION_KINDS else entry.kind
+        return effective_request(self.saga, request, kind)  # type: ignore[arg-type]
 
     def _locate(self, step: str, kind: str, url: str) -> tuple[str, str]:
         """The service a url belongs to (a saga service, else the url's origin) and the path."""
@@ -281,7 +290,7 @@ class SimulatedServices(httpx.AsyncBaseTransport):
         """Per step, the applied requests of its mutating action."""
         found: dict[str, list[RecordedRequest]] = {}
         for entry in self.record:
-            if entry.kind == "action" and entry.applied and entry.method in MUTATING_METHODS:
+            if entry.kind in ACTION_KINDS and entry.applied and entry.method in MUTATING_METHODS:
                 found.setdefault(entry.step, []).append(entry)
         return found
 

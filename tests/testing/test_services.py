@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import httpx
+import pytest
 
-from interpreter.testing import Answer, SimulatedServices
+from interpreter.testing import Answer, SimulatedServices, _services
 
 from .conftest import saga, step
 
@@ -52,3 +53,20 @@ async def test_a_repeated_idempotency_key_is_applied_once_and_answered_alike() -
         again = await http.post("/order", headers={"Idempotency-Key": "k"})
     assert first.json() == again.json() == {"id": "shop-1"}
     assert [entry.applied for entry in services.record] == [True, False]
+
+
+async def test_a_resolution_is_answered_and_counted_as_the_action(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # The runtime resends an uncertain action ("resolution") to learn its outcome. When
+    # the first attempt never reached the service, the resend is what applies it: it
+    # must get the action's answer (201 and an id, not the compensation's 204), and
+    # its effect must count as the step's.
+    order = step("order")
+    order["compensation"]["expect"] = [204, 404]
+    services = SimulatedServices(saga([order]))
+    monkeypatch.setattr(_services, "_current_call", lambda: ("order", "resolution", 1))
+    async with client(services) as http:
+        response = await http.post("/order", headers={"Idempotency-Key": "k"})
+    assert (response.status_code, response.json()) == (201, {"id": "shop-1"})
+    assert list(services.effects()) == ["order"]

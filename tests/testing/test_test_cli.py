@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -64,3 +65,31 @@ def test_the_matrix_of_a_saga_runs_with_its_sibling_input() -> None:
 def test_validate_skips_test_files_in_folders() -> None:
     done = saga("validate", "sagas/")
     assert done.returncode == 0, done.stdout + done.stderr
+
+
+def test_the_matrix_answers_wait_steps_with_the_sibling_test_files_data() -> None:
+    done = saga("test", "--matrix", "sagas/expense-approval.yaml")
+    assert done.returncode == 0, done.stdout + done.stderr
+    for case in (
+        "manager_approval is not answered (timeout)",
+        "manager_approval is rejected",
+        "cancel while manager_approval waits",
+        "pay_employee fails (409)",
+    ):
+        assert re.search(rf"^  ok +{re.escape(case)}  ", done.stdout, re.M), done.stdout
+    # The only case left out is the saga's timeout: the saga has none.
+    assert "15 cases: 14 passed, 0 failed, 1 skipped" in done.stdout
+
+
+def test_matrix_data_on_the_command_line_is_checked_against_the_saga() -> None:
+    done = saga(
+        "test", "--matrix", "sagas/expense-approval.yaml",
+        "--signal", "manager_approval={\"approved\": \"yes\", \"by\": \"ann\"}",
+        "--reject", "hold_budget={}",
+    )  # fmt: skip
+    assert done.returncode == 1, done.stdout + done.stderr
+    assert done.stderr.splitlines() == [
+        "Error: --signal: the data for 'manager_approval' does not fit its schema: "
+        "`approved` must be true or false, not 'yes'",
+        "Error: --reject: step 'hold_budget' is not a wait step; wait steps: manager_approval",
+    ]
