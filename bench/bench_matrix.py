@@ -7,7 +7,10 @@ timeout, so every kind of case is made: per step a failure, a timeout, a lost an
 a cancel; per compensation a failure; the saga's timeout; a run with no fault. The whole
 matrix runs on one time-skipping test server, one case after the other, as `saga test
 --matrix` runs it. Reported: the wall time, the cases, the cost per case by kind of
-fault, and the test server's start, against the baseline of a run with no fault.
+fault, and the test server's start, against the baseline of a run with no fault; where
+the CPU went (this process: the worker, the workflow and the simulated services; the
+test server's process); and why the failing cases fail (the generated saga is meant to
+have real gaps: a compensation that needs the output of a step whose answer was lost).
 """
 
 from __future__ import annotations
@@ -15,6 +18,8 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
+import os
+import re
 import statistics
 import sys
 import time
@@ -56,14 +61,40 @@ def generated_saga(steps: int) -> Saga:
     )
 
 
+def _children_cpu_seconds() -> float:
+    """User and system CPU of this process's live child processes (the test server)."""
+    tick = os.sysconf("SC_CLK_TCK")
+    total = 0.0
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rpartition(")")[2].split()
+        except OSError:
+            continue
+        if int(fields[1]) == os.getpid():  # fields[1] is the parent's pid
+            total += (int(fields[11]) + int(fields[12])) / tick
+    return total
+
+
+def _reason(failure: str) -> str:
+    """A failure's kind: its invariant or problem, without the step names and values."""
+    return re.sub(r"\b(step_\d+)\b", "STEP", failure.split(":")[0])[:80]
+
+
 async def measure(steps: int) -> dict[str, Any]:
     saga = generated_saga(steps)
     suite = matrix_suite(saga, None)
     started = time.perf_counter()
+    own_cpu = time.process_time()
     async with Simulator.start() as simulator:
         server_ready = time.perf_counter() - started
         await run_suite(simulator, suite)
+        server_cpu = _children_cpu_seconds()
     total = time.perf_counter() - started
+    own_cpu = time.process_time() - own_cpu
+    reasons: dict[str, int] = {}
+    for result in suite.results:
+        for failure in result.failures:
+            reasons[_reason(failure)] = reasons.get(_reason(failure), 0) + 1
     by_kind: dict[str, list[float]] = {}
     for result in suite.results:
         if result.status != "SKIPPED":
@@ -76,6 +107,11 @@ async def measure(steps: int) -> dict[str, Any]:
         "cases_failed": sum(not r.passed for r in suite.results),
         "wall_seconds": round(total, 2),
         "test_server_start_seconds": round(server_ready, 2),
+        # Where the CPU went: this process runs the worker (workflow and activities) and
+        # the simulated services; the test server is a child process.
+        "cpu_seconds_this_process": round(own_cpu, 2),
+        "cpu_seconds_test_server": round(server_cpu, 2),
+        "failure_reasons": dict(sorted(reasons.items(), key=lambda item: -item[1])),
         "per_case_median_seconds": round(statistics.median(ran), 3),
         "per_case_max_seconds": round(max(ran), 3),
         "no_fault_run_seconds": round(baseline, 3),
