@@ -61,6 +61,7 @@ if TYPE_CHECKING:
         stale_file_message,
         stale_schema_message,
     )
+    from dsl._schema_errors import jsonschema_diagnostics, near_miss, pydantic_diagnostics
     from dsl._validate import (
         ValidationResult,
         canonical_json,
@@ -109,12 +110,15 @@ __all__ = [
     "format_duration",
     "generate_schema",
     "json_schema_of",
+    "jsonschema_diagnostics",
     "input_problems",
     "load_and_check",
     "load_input",
     "load_input_text",
     "load_runtime",
+    "near_miss",
     "parse_duration",
+    "pydantic_diagnostics",
     "render_graph",
     "schema_text",
     "stale_file_message",
@@ -160,6 +164,7 @@ _HOMES = {
         "stale_file_message",
         "stale_schema_message",
     ],
+    "_schema_errors": ["jsonschema_diagnostics", "near_miss", "pydantic_diagnostics"],
     "_validate": [
         "ValidationResult",
         "canonical_json",

@@ -25,14 +25,15 @@ from dsl import (
     compile_condition,
     data_problems,
     evaluate_condition,
+    # The language's mapping of schema errors to positioned, plain-words diagnostics;
+    # the test-file format reuses it so both kinds of files speak alike.
+    jsonschema_diagnostics,
     load_and_check,
     load_input,
+    near_miss,
+    pydantic_diagnostics,
     validate_input,
 )
-
-# The language's mapping of schema errors to positioned, plain-words diagnostics; the
-# test-file format reuses it so both kinds of files speak alike.
-from dsl._schema_errors import jsonschema_diagnostics, near_miss, pydantic_diagnostics
 from interpreter.testing._model import FaultSpec, TestCase, TestFile, saga_test_schema
 from interpreter.testing._services import Answer, Fault
 
