@@ -54,7 +54,16 @@ def _no_heartbeat() -> None:
     activities._Heartbeat = Silent  # type: ignore[assignment,misc]
 
 
-EXPERIMENTS = {"no-heartbeat": _no_heartbeat}
+_CODEC = {"on": True}
+
+
+def _no_codec() -> None:
+    """The DSL worker's converter without its payload codec (no key: it only refuses
+    encrypted payloads), to see what passing every payload through a codec costs."""
+    _CODEC["on"] = False
+
+
+EXPERIMENTS = {"no-heartbeat": _no_heartbeat, "no-codec": _no_codec}
 
 
 def make_worker(args: argparse.Namespace, client: Client, http: httpx.AsyncClient) -> Worker:
@@ -106,7 +115,10 @@ def _data_converter(kind: str) -> DataConverter:
     if kind == "handwritten":
         return DataConverter.default
     from interpreter.ops.codec import data_converter
+    from interpreter.ops.failures import OutcomeFailureConverter
 
+    if not _CODEC["on"]:
+        return DataConverter(failure_converter_class=OutcomeFailureConverter)
     return data_converter(environ={})
 
 
