@@ -9,8 +9,7 @@ matrix runs on one time-skipping test server, one case after the other, as `saga
 --matrix` runs it. Reported: the wall time, the cases, the cost per case by kind of
 fault, and the test server's start, against the baseline of a run with no fault; where
 the CPU went (this process: the worker, the workflow and the simulated services; the
-test server's process); and why the failing cases fail (the generated saga is meant to
-have real gaps: a compensation that needs the output of a step whose answer was lost).
+test server's process); and why any failing case failed.
 """
 
 from __future__ import annotations
