@@ -12,7 +12,7 @@ from temporalio.client import Client
 
 from interpreter.dev.devserver import DevServer
 
-from .conftest import SAGA, LoopThread, Result, Saga, Trip
+from .conftest import FAST, SAGA, LoopThread, Result, Saga, Trip
 
 
 def _fail_always(service: Any, method: str, status: int = 409) -> None:
@@ -267,6 +267,9 @@ def test_unknown_id_is_an_error_for_every_command(saga: Saga) -> None:
 
 def test_ctrl_c_stops_following_but_not_the_saga(saga: Saga, trip: Trip) -> None:
     trip.hotels.delay(30)
+    # The hotel's request outlives the test: on a loaded machine the Ctrl-C must still
+    # find the saga running (with the usual 5 s timeout it could already have failed).
+    trip.write(defaults={"timeout": "60s", "retry": FAST, "compensation": {"retry": FAST}})
     command = [SAGA, "run", str(trip.path), "--input", trip.input, "--id", "trip-detach"]
     command += ["--address", saga.address, "--task-queue", saga.task_queue]
     process = subprocess.Popen(command, stderr=subprocess.PIPE, text=True)

@@ -37,7 +37,7 @@ class Demo:
 
     def stop(self, sig: int = signal.SIGTERM) -> tuple[int, str]:
         self.process.send_signal(sig)
-        out, _ = self.process.communicate(timeout=10)
+        out, _ = self.process.communicate(timeout=30)  # generous: CI machines are shared
         return self.process.returncode, out
 
 
