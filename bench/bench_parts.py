@@ -45,6 +45,11 @@ Five measurements, each written under its own key of the results file:
 
 - `composer_share`: the YAML composer's share of the time `dsl.load_and_check` spends per
   file, by cProfile over the validator benchmark's generated files.
+
+- `composer_ab`: the composer against the one before its faster event loop (read from
+  the repository's history with git; skipped without it), in turns over the same
+  generated files, after checking that both give the same data and positions; CPU
+  seconds of this process, medians over the repeats.
 """
 
 from __future__ import annotations
@@ -388,7 +393,10 @@ GROUPS = (
     "importlib_metadata",
     "interpreter.cli",
     "interpreter",
+    "dsl._model",
+    "dsl",
 )
+ALIASES = {"_ruamel_yaml": "ruamel"}  # ruamel.yaml's C parser
 
 
 def _group(module: str) -> str:
@@ -396,7 +404,9 @@ def _group(module: str) -> str:
         if module == group or module.startswith(group + "."):
             return group
     top = module.split(".", 1)[0]
-    return "standard library, the rest" if top in sys.stdlib_module_names else top
+    if top in sys.stdlib_module_names:
+        return "standard library: " + top
+    return ALIASES.get(top, top)
 
 
 def import_times(stderr: str) -> dict[str, float]:
@@ -430,10 +440,15 @@ def validate_imports(runs: int) -> dict[str, Any]:
     medians = {name: h.median([groups.get(name, 0.0) for groups in per_run]) for name in names}
     totals = [sum(groups.values()) for groups in per_run]
     ranked = dict(sorted(medians.items(), key=lambda item: -item[1]))
+    stdlib_totals = [
+        sum(v for k, v in groups.items() if k.startswith("standard library: "))
+        for groups in per_run
+    ]
     return {
         "command": f'python -X importtime -c "{code}"',
         "runs": runs,
         "total_import_ms_median": round(h.median(totals), 1),
+        "standard_library_ms_median": round(h.median(stdlib_totals), 1),
         "own_import_ms_by_package_median": {k: round(v, 1) for k, v in ranked.items() if v >= 0.5},
         "packages_under_0.5_ms": sorted(k for k, v in ranked.items() if v < 0.5),
     }
@@ -471,13 +486,75 @@ def composer_share(files: int) -> dict[str, Any]:
     }
 
 
+PREVIOUS_COMPOSER = "a4c2f26^"
+"""The commit whose `dsl/_composer.py` is the composer before its faster event loop."""
+
+
+def _previous_composer() -> ModuleType | None:
+    """The previous composer, read from the repository's history (None without git)."""
+    try:
+        source = subprocess.run(
+            ["git", "show", f"{PREVIOUS_COMPOSER}:dsl/_composer.py"],
+            capture_output=True,
+            text=True,
+            cwd=h.ROOT,
+            check=True,
+        ).stdout
+    except (OSError, subprocess.CalledProcessError):
+        return None
+    module = ModuleType("previous_composer")
+    module.__file__ = f"<{PREVIOUS_COMPOSER}:dsl/_composer.py>"
+    sys.modules[module.__name__] = module  # dataclasses look their module up
+    exec(compile(source, module.__file__, "exec"), module.__dict__)
+    return module
+
+
+def composer_ab(files: int, repeats: int) -> dict[str, Any]:
+    """Today's composer against the previous one, in turns, over the generated files."""
+    from bench_validator_vs_checkjsonschema import generated_saga
+
+    from dsl._composer import compose
+    from dsl._loader import DEFAULT_LIMITS
+
+    previous = _previous_composer()
+    if previous is None:
+        return {"skipped": f"git cannot show {PREVIOUS_COMPOSER}:dsl/_composer.py"}
+    rng = random.Random(20240601)
+    texts = [generated_saga(rng, f"generated-{i}", rng.randint(2, 30)) for i in range(files)]
+    contenders = {"today": compose, "previous": previous.compose}
+    for text in texts:  # the same documents and positions, or the comparison is void
+        new, old = (c(text, "f.yaml", DEFAULT_LIMITS) for c in contenders.values())
+        assert (new.data, new.keys, new.values, new.spans) == (
+            old.data,
+            old.keys,
+            old.values,
+            old.spans,
+        ), "the composers disagree"
+    seconds: dict[str, list[float]] = {}
+    for _ in range(repeats):
+        for name, composer in contenders.items():
+            began = time.process_time()
+            for text in texts:
+                composer(text, "f.yaml", DEFAULT_LIMITS)
+            seconds.setdefault(name, []).append(time.process_time() - began)
+    ratios = [t / p for t, p in zip(seconds["today"], seconds["previous"], strict=True)]
+    return {
+        "files": files,
+        "repeats": repeats,
+        "previous": f"{PREVIOUS_COMPOSER}:dsl/_composer.py",
+        "cpu_s_median": {k: round(h.median(v), 3) for k, v in seconds.items()},
+        "cpu_s_repeats": {k: [round(x, 3) for x in v] for k, v in seconds.items()},
+        "ratio_today_vs_previous": round(h.median(ratios), 3),
+    }
+
+
 # --- main ----------------------------------------------------------------------------------
 
 
 def parse(argv: list[str]) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description="Single parts of the runtime, measured alone.")
-    parser.add_argument("--calls", type=int, default=500, help="activity calls per repeat")
-    parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--calls", type=int, default=1000, help="activity calls per repeat")
+    parser.add_argument("--repeats", type=int, default=7)
     parser.add_argument("--wrapper-calls", type=int, default=20000)
     parser.add_argument("--import-runs", type=int, default=15)
     parser.add_argument("--files", type=int, default=300, help="files for the composer's share")
@@ -503,6 +580,8 @@ def main(argv: list[str] | None = None) -> None:
     print("validate_imports", json.dumps(figures["validate_imports"]))
     figures["composer_share"] = composer_share(args.files)
     print("composer_share", json.dumps(figures["composer_share"]))
+    figures["composer_ab"] = composer_ab(args.files, args.repeats)
+    print("composer_ab", json.dumps(figures["composer_ab"]))
     h.write_results(args.out, h.command_line(), figures)
 
 

@@ -84,3 +84,5 @@ def test_parts_benchmark_writes_each_part(tmp_path: Path) -> None:
     imports = figures["validate_imports"]["own_import_ms_by_package_median"]
     assert "pydantic" in imports and "dsl" in imports
     assert 0 < figures["composer_share"]["compose_share_of_load_and_check"] < 1
+    ab = figures["composer_ab"]
+    assert "skipped" in ab or ab["ratio_today_vs_previous"] > 0
