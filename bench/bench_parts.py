@@ -211,11 +211,24 @@ async def activity_cpu(calls: int, repeats: int) -> dict[str, Any]:
         emulated = failed_import_us("sniffio")
     genuine = failed_import_us(_HidingFinder.ABSENT)
     medians = {key: round(h.median(values), 3) for key, values in per_call.items()}
+    added, ratio = {}, {}
+    for name in ("dsl", "handwritten"):
+        pairs = list(
+            zip(
+                per_call[f"{name}, sniffio unimportable"],
+                per_call[f"{name}, sniffio importable"],
+                strict=True,
+            )
+        )
+        added[name] = round(h.median([off - on for off, on in pairs]), 3)
+        ratio[name] = round(h.median([off / on for off, on in pairs]), 2)
     return {
         "calls_per_repeat": calls,
         "repeats": repeats,
         "ms_cpu_per_call_median": medians,
         "ms_cpu_per_call_repeats": {k: [round(v, 3) for v in vs] for k, vs in per_call.items()},
+        "ms_added_without_sniffio_median_of_repeats": added,
+        "ratio_without_vs_with_sniffio_median_of_repeats": ratio,
         "failed_sniffio_imports_per_call": searches,
         "sys_path_entries": len(sys.path),
         "failed_import_us": {
