@@ -44,7 +44,8 @@ Five measurements, each written under its own key of the results file:
   summed by package, medians over the runs.
 
 - `composer_share`: the YAML composer's share of the time `dsl.load_and_check` spends per
-  file, by cProfile over the validator benchmark's generated files.
+  file, by cProfile over the validator benchmark's generated files, and the share of the
+  composer's time spent building ruamel.yaml's event objects.
 
 - `composer_ab`: the composer against the one before its faster event loop (read from
   the repository's history with git; skipped without it), in turns over the same
@@ -491,8 +492,12 @@ def composer_share(files: int) -> dict[str, Any]:
     cumulative = {f"{Path(k[0]).name}:{k[2]}": v[3] for k, v in raw.items()}
     total = cumulative["_validate.py:load_and_check"]
     compose = cumulative["_composer.py:compose"]
+    # ruamel.yaml builds a Python object for every event (ruamel/yaml/events.py).
+    events = sum(v[2] for k, v in raw.items() if Path(k[0]).parts[-2:] == ("yaml", "events.py"))
     return {
         "files": files,
+        "event_objects_s_under_cprofile": round(events, 3),
+        "event_objects_share_of_compose": round(events / compose, 3),
         "load_and_check_s_under_cprofile": round(total, 3),
         "compose_s_under_cprofile": round(compose, 3),
         "compose_share_of_load_and_check": round(compose / total, 3),
