@@ -118,7 +118,9 @@ def sniffio_unimportable() -> Iterator[_HidingFinder]:
 
     folder = str(Path(sys.modules["sniffio"].__file__ or "").parent.parent)
     importlib.machinery.PathFinder.find_spec("sniffio")  # the folder's finder is cached
-    real = sys.path_importer_cache[folder]
+    real = sys.path_importer_cache.get(folder)
+    if real is None:
+        raise SystemExit(f"Error: sniffio's folder {folder} is not an entry of sys.path")
     hiding = _HidingFinder(real)
     saved_module = sys.modules.pop("sniffio")
     saved_anyio = anyio_loop.sniffio
