@@ -62,3 +62,27 @@ def test_validator_benchmark_writes_ratios_and_cold_start(tmp_path: Path) -> Non
     assert figures["corpus"]["ratio_saga_vs_check_jsonschema"] > 0
     assert figures["cold_start"]["saga_validate_s"] > 0
     assert "cold_start_under_0.3s" in figures["targets"]
+
+
+@pytest.mark.timeout(300)
+def test_parts_benchmark_writes_each_part(tmp_path: Path) -> None:
+    figures = run_quick("bench_parts.py", tmp_path / "parts.json")
+    activity = figures["activity_cpu"]
+    assert set(activity["ms_cpu_per_call_median"]) == {
+        "dsl, sniffio importable",
+        "dsl, sniffio unimportable",
+        "handwritten, sniffio importable",
+        "handwritten, sniffio unimportable",
+    }
+    # The emulation must make httpcore fail `import sniffio` on every request.
+    assert activity["failed_sniffio_imports_per_call"]["dsl"] >= 1
+    assert activity["failed_sniffio_imports_per_call"]["handwritten"] >= 1
+    assert len(figures["activity_wrapper"]["us_cpu_per_call_median"]) == 3
+    definition = figures["definition_bytes"]
+    assert definition["compact_definition_chars"] > definition["plain"]["base64_chars"] > 0
+    assert len(definition["with_preset_dictionary"]) == 3
+    imports = figures["validate_imports"]["own_import_ms_by_package_median"]
+    assert "pydantic" in imports and "dsl" in imports
+    assert 0 < figures["composer_share"]["compose_share_of_load_and_check"] < 1
+    ab = figures["composer_ab"]
+    assert "skipped" in ab or ab["ratio_today_vs_previous"] > 0
