@@ -11,6 +11,7 @@ from typing import Any
 from temporalio.client import Client
 
 from interpreter.dev.devserver import DevServer
+from tests._signals import interruptible
 
 from .conftest import FAST, SAGA, LoopThread, Result, Saga, Trip
 
@@ -272,7 +273,7 @@ def test_ctrl_c_stops_following_but_not_the_saga(saga: Saga, trip: Trip) -> None
     trip.write(defaults={"timeout": "60s", "retry": FAST, "compensation": {"retry": FAST}})
     command = [SAGA, "run", str(trip.path), "--input", trip.input, "--id", "trip-detach"]
     command += ["--address", saga.address, "--task-queue", saga.task_queue]
-    process = subprocess.Popen(command, stderr=subprocess.PIPE, text=True)
+    process = subprocess.Popen(command, stderr=subprocess.PIPE, text=True, preexec_fn=interruptible)
     assert process.stderr is not None
     line = ""
     while not ("reserve_hotel" in line and "RUNNING" in line):  # its progress line

@@ -12,6 +12,7 @@ import httpx
 import pytest
 
 from interpreter.dev.demo import DEMO_PORTS, main, ports_from
+from tests._signals import interruptible
 
 ROOT = Path(__file__).resolve().parents[2]
 ANY_PORT = ["--port-base", "0"]
@@ -24,8 +25,9 @@ class Demo:
         command = [sys.executable, "-m", "interpreter.dev.demo", *ANY_PORT, *args]
         env = {**os.environ, "PYTHONUNBUFFERED": "1"}
         self.process = subprocess.Popen(
-            command, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
-        )
+            command, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+            text=True, preexec_fn=interruptible,
+        )  # fmt: skip
         assert self.process.stdout is not None
         # On free ports, the banner ends with the variable of the last service.
         self.banner: list[str] = []
@@ -37,7 +39,7 @@ class Demo:
 
     def stop(self, sig: int = signal.SIGTERM) -> tuple[int, str]:
         self.process.send_signal(sig)
-        out, _ = self.process.communicate(timeout=30)  # generous: CI machines are shared
+        out, _ = self.process.communicate(timeout=10)
         return self.process.returncode, out
 
 
