@@ -202,6 +202,13 @@ def _step_and_kind(call: Any) -> tuple[str, str]:
     return "", ""
 
 
+def _method(call: Any) -> str:
+    """The HTTP method of an HttpCall or of its dict (as the activity receives it)."""
+    if isinstance(call, HttpCall):
+        return call.method
+    return str(call.get("method") or "") if isinstance(call, dict) else ""
+
+
 # --- activity side ----------------------------------------------------------------------
 
 
@@ -229,8 +236,9 @@ class _ActivityInbound(ActivityInboundInterceptor):
 
         call = input.args[0] if input.args else None
         info = activity.info()
-        step = call.step if isinstance(call, HttpCall) else info.activity_id
-        kind = call.kind if isinstance(call, HttpCall) else "activity"
+        step, kind = _step_and_kind(call)
+        if not step:
+            step, kind = info.activity_id, "activity"
         attributes: dict[str, str | int] = {
             "saga.id": info.workflow_id or "",
             "saga.name": saga,
@@ -238,8 +246,9 @@ class _ActivityInbound(ActivityInboundInterceptor):
             "saga.kind": kind,
             "saga.attempt": info.attempt,
         }
-        if isinstance(call, HttpCall):
-            attributes["http.request.method"] = call.method
+        method = _method(call)
+        if method:
+            attributes["http.request.method"] = method
         with tracer.tracer.start_as_current_span(
             f"{step} {kind}",
             context=tracer.attempt_context(traceparent),

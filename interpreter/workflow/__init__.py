@@ -4,7 +4,9 @@ Temporal replays a workflow's code against its recorded history, so every module
 must decide the same way in every process: no clock, randomness, I/O, hash seed or map
 order may reach a decision. The workflow imports only these modules, the language
 (`dsl`) and the wire types (`interpreter.contract`); `PASSTHROUGH_MODULES` lists all of
-them, so what runs inside the sandbox is visible at a glance.
+them: Temporal's sandbox shares them with the worker rather than importing them again
+for every run, so what they may import is checked by a test instead
+(tests/interpreter/test_workflow_imports.py).
 
     _saga.py      SagaWorkflow: its state, handlers (query, updates) and a run's outline
     _state.py     what a run keeps; running an activity, template variables, the report
@@ -26,14 +28,12 @@ __all__ = ["HEARTBEAT_TIMEOUT", "PASSTHROUGH_MODULES", "TIMEOUT_MARGIN", "SagaWo
 PASSTHROUGH_MODULES = (
     "dsl",
     "interpreter.contract",
-    "interpreter.workflow._calls",
-    "interpreter.workflow._compiled",
-    "interpreter.workflow._forward",
-    "interpreter.workflow._outcomes",
-    "interpreter.workflow._plan",
-    "interpreter.workflow._settle",
-    "interpreter.workflow._state",
-    "interpreter.workflow._wait",
+    # This package itself, the workflow's module included: the sandbox would otherwise
+    # run it again for every run (the class body, and the SDK's inspection of every
+    # member of the class and its mixins: a twentieth of the worker's CPU per saga).
+    # So no module here is checked by the sandbox at run time; the imports they may
+    # use are checked instead by tests/interpreter/test_workflow_imports.py.
+    "interpreter.workflow",
     # What those import, shared with the worker instead of re-imported for every run;
     # including what they load lazily from inside a run: cel_expr_python (a C++
     # extension, loaded on the first expression) and jsonschema's helpers (rpds is Rust).

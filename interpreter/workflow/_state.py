@@ -165,10 +165,10 @@ class RunState:
         retry = retry_policy(effective.retry, forever=forever)
         if resolution and not retry.maximum_attempts:
             retry.maximum_attempts = RESOLUTION_ATTEMPTS
-        result: HttpResult = await workflow.execute_activity(
+        result: dict[str, Any] = await workflow.execute_activity(
             ACTIVITY_NAME,
             self._argument(call),
-            result_type=HttpResult,
+            result_type=dict,  # read by `HttpResult.from_dict`: no type hints per result
             activity_id=f"{call.step}/{kind}{suffix}",
             summary=call.step if kind == "action" else f"{call.step} ({kind})",
             start_to_close_timeout=effective.timeout + TIMEOUT_MARGIN,
@@ -178,7 +178,7 @@ class RunState:
             # the action it undoes.
             cancellation_type=workflow.ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
         )
-        return result
+        return HttpResult.from_dict(result)
 
     def _argument(self, call: HttpCall) -> dict[str, Any]:
         """The activity's argument: the call as JSON, without the converter's deep copy of

@@ -148,3 +148,35 @@ def test_the_shortest_timeout_is_one_millisecond() -> None:
     step = "{name: a, action: {url: 'http://h', method: GET, timeout: 1ms}}"
     text = f"version: 1\nname: s\nsteps:\n  - {step}\n"
     assert check_text(text, "s.yaml").errors == []
+
+
+async def test_the_argument_as_json_is_sent_as_the_call_would_be(
+    services: Callable[[str], DemoService],
+) -> None:
+    """A worker hands the activity its argument as JSON data (the workflow's compact form),
+    which the activity reads itself; one it cannot read fails as the SDK's decoding does."""
+    from temporalio.exceptions import ApplicationError
+
+    from interpreter.workflow._calls import call_argument
+
+    svc = services("api")
+    saga = Saga.model_validate(
+        {
+            "version": 1,
+            "name": "s",
+            "steps": [
+                {"name": "a", "action": {"method": "POST", "url": svc.url + "/a", "json": {"k": 1}}}
+            ],
+        }
+    )
+    call = build_call(saga, saga.steps[0], "action", CONTEXT)[0]
+    activity = HttpActivity(None, SecretSource(environ={}))
+    try:
+        result = await ActivityEnvironment().run(activity.call, call_argument(call))
+        assert result["status"] in (200, 201)
+        assert _only(svc).json == {"k": 1}
+        with pytest.raises(ApplicationError, match="Failed decoding arguments") as caught:
+            await ActivityEnvironment().run(activity.call, {"step": "a"})
+        assert not caught.value.non_retryable
+    finally:
+        await activity.aclose()

@@ -20,6 +20,7 @@ from temporalio.worker import Replayer
 from interpreter.contract import (
     SEMANTICS,
     HttpCall,
+    HttpResult,
     SagaReport,
     SagaStatus,
     StepReport,
@@ -65,6 +66,24 @@ def test_the_activity_argument_leaves_out_what_holds_its_default() -> None:
     assert value_to_type(HttpCall, argument) == call
     full = {name: getattr(call, name) for name in HttpCall.__dataclass_fields__}
     assert value_to_type(HttpCall, full) == call
+
+
+def test_the_activity_reads_its_argument_as_the_sdk_would() -> None:
+    """`HttpCall.from_dict` (the activity's fast reading) gives what the SDK's converter
+    gives, for both forms; it ignores keys it does not know, as the converter does."""
+    call = _call(json_body={"a": [1]}, has_json=True, expect=[201, "4xx"], timeout_seconds=5)
+    full = {name: getattr(call, name) for name in HttpCall.__dataclass_fields__}
+    for argument in (call_argument(call), full, {**full, "from_a_newer_release": 1}):
+        assert HttpCall.from_dict(argument) == value_to_type(HttpCall, argument) == call
+    with pytest.raises(TypeError):
+        HttpCall.from_dict({"step": "flight"})
+
+
+def test_the_workflow_reads_a_result_as_the_sdk_would() -> None:
+    for result in ({"status": 201}, {"status": 200, "output": {"id": 1}, "attempt": 3}):
+        assert HttpResult.from_dict(result) == value_to_type(HttpResult, result)
+    full = {"status": 204, "output": None, "attempt": 1}  # the form before semantics 3
+    assert HttpResult.from_dict(full) == HttpResult(204)
 
 
 def test_a_value_equal_to_a_default_of_another_type_is_kept() -> None:
