@@ -91,8 +91,11 @@ class HttpActivity:
 
         The argument arrives as JSON data, read by `HttpCall.from_dict` rather than by the
         SDK's converter (see there); an `HttpCall` is taken as it is (tests, benchmarks)."""
-        call = argument if isinstance(argument, HttpCall) else _read(argument)
-        exchange = _Exchange(call, self._url(call), activity.info().attempt)
+        info = activity.info()
+        call = (
+            argument if isinstance(argument, HttpCall) else _read(argument, info.workflow_id or "")
+        )
+        exchange = _Exchange(call, self._url(call), info.attempt)
         started, status = time.perf_counter(), None
         try:
             exchange.prepare(self._secrets, self._inject)
@@ -122,9 +125,9 @@ class HttpActivity:
         return base.rstrip("/") + "/" + call.path.lstrip("/")
 
 
-def _read(argument: dict[str, Any]) -> HttpCall:
+def _read(argument: dict[str, Any], saga_id: str) -> HttpCall:
     try:
-        return HttpCall.from_dict(argument)
+        return HttpCall.from_dict(argument, saga_id)
     except TypeError as error:  # a required field missing: as the SDK's converter fails
         raise ApplicationError(f"Failed decoding arguments: {error}") from None
 

@@ -66,7 +66,12 @@ with workflow.unsafe.imports_passed_through():
 
 __all__ = ["HEARTBEAT_TIMEOUT", "SEMANTICS_PATCHES", "TIMEOUT_MARGIN", "SagaWorkflow"]
 
-SEMANTICS_PATCHES = ("saga-semantics-2", "saga-semantics-3", "saga-semantics-4")
+SEMANTICS_PATCHES = (
+    "saga-semantics-2",
+    "saga-semantics-3",
+    "saga-semantics-4",
+    "saga-semantics-5",
+)
 """One `workflow.patched` id per release that changed what the workflow does, oldest
 first. Since version 3 the client names the version in the run's input
 (`SagaRunInput.semantics`, `contract.SEMANTICS`), which costs no history event; a run
@@ -82,7 +87,12 @@ report leave out the fields that hold their default. No decision differs from 2.
 4: cheaper waiting, the same decisions: the forward pass is woken by the step that
 ends instead of a condition re-checked after every activation, and an undo starts when
 the last undo it waits for has ended instead of waiting on a condition from the start.
-Activities may be scheduled in a different order within one workflow task."""
+Activities may be scheduled in a different order within one workflow task.
+
+5: the activity's argument in its short form (`contract.short_call_argument`): no
+`saga_id`, and the idempotency key, the statuses to retry on, `has_json` and
+`has_output` only where the activity cannot work them out. The same decisions; a worker
+of an earlier release refuses such an argument rather than misreading it."""
 
 
 @workflow.defn(name=WORKFLOW_NAME)

@@ -30,6 +30,7 @@ from interpreter.contract import (
     StepReport,
     StepStatus,
     StepTransition,
+    short_call_argument,
 )
 from interpreter.workflow._calls import Kind, call_argument, render_call, retry_policy
 from interpreter.workflow._compiled import CompiledSaga
@@ -183,7 +184,10 @@ class RunState:
     def _argument(self, call: HttpCall) -> dict[str, Any]:
         """The activity's argument: the call as JSON, without the converter's deep copy of
         it (`dataclasses.asdict`, a third of the cost of starting a step); from semantics 3
-        without the fields that hold their default."""
+        without the fields that hold their default, from semantics 5 in its short form
+        (`contract.short_call_argument`)."""
+        if self._semantics >= 5:
+            return short_call_argument(call)
         if self._semantics >= 3:
             return call_argument(call)
         return {field.name: getattr(call, field.name) for field in fields(call)}

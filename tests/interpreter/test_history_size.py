@@ -26,6 +26,7 @@ from interpreter.contract import (
     StepReport,
     StepStatus,
     StepTransition,
+    short_call_argument,
 )
 from interpreter.dev.demo import DemoService
 from interpreter.worker._worker import workflow_runner
@@ -191,3 +192,90 @@ async def test_a_run_whose_input_and_markers_both_say_replays(path: Path) -> Non
         _with_input_semantics(path, 2), raise_on_replay_failure=False
     )
     assert result.replay_failure is None, f"{path.name}: {result.replay_failure}"
+
+
+# --- semantics 5: the short form of the activity's argument ---------------------------
+
+SHORT_SAGA = {
+    "version": 1,
+    "name": "short",
+    "services": {"api": {"url": "http://127.0.0.1:1"}},
+    "steps": [
+        {
+            "name": "plain",
+            "action": {"service": "api", "method": "POST", "path": "/p", "json": {"a": 1}},
+            "output": {"id": "${ response.body.id }"},
+            "compensation": {"service": "api", "method": "DELETE", "path": "/p/1"},
+        },
+        {"name": "zero", "action": {"service": "api", "method": "PUT", "path": "/z", "json": 0}},
+        {
+            "name": "text",
+            "action": {
+                "service": "api",
+                "method": "POST",
+                "path": "/t",
+                "body": "hello",
+                "idempotency_key": False,
+                "retry": {"on_status": []},
+            },
+        },
+        {
+            "name": "keyed",
+            "action": {
+                "service": "api",
+                "method": "POST",
+                "path": "/k",
+                "idempotency_key": "order-${ input.n }",
+                "retry": {"on_status": [503]},
+                "success": "${ response.body.ok }",
+            },
+        },
+    ],
+}
+
+
+def _short_calls() -> list[HttpCall]:
+    from dsl import Saga
+    from interpreter.workflow._calls import build_call
+
+    saga = Saga.model_validate(SHORT_SAGA)
+    context = {"input": {"n": 7}, "saga": {"id": "short-1", "name": "short"}, "steps": {}}
+    calls = [build_call(saga, step, "action", context)[0] for step in saga.steps]
+    calls.append(build_call(saga, saga.steps[0], "compensation", context)[0])
+    return calls
+
+
+@pytest.mark.parametrize("call", _short_calls(), ids=lambda call: f"{call.step}-{call.kind}")
+def test_the_short_argument_reads_back_whole(call: HttpCall) -> None:
+    short = short_call_argument(call)
+    assert "saga_id" not in short and "has_json" not in short and "has_output" not in short
+    assert HttpCall.from_dict(short, call.saga_id) == call
+
+
+def test_the_short_argument_writes_only_what_differs_from_what_the_activity_works_out() -> None:
+    plain, zero, text, keyed, undo = _short_calls()
+    assert "idempotency_key" not in short_call_argument(plain)
+    assert "retry_on_status" not in short_call_argument(plain)
+    assert short_call_argument(plain)["output"] == {"id": "${ response.body.id }"}
+    assert short_call_argument(zero)["json_body"] == 0  # a JSON body of 0 is sent
+    assert "output" not in short_call_argument(zero)  # the body is the step's output
+    for call in (plain, undo):  # the usual calls: over 100 bytes shorter here
+        saved = len(json.dumps(call_argument(call))) - len(json.dumps(short_call_argument(call)))
+        assert saved > 100
+    assert short_call_argument(text)["idempotency_key"] is None  # none is sent
+    assert short_call_argument(text)["retry_on_status"] == []
+    assert short_call_argument(keyed)["idempotency_key"] == "order-7"
+    assert short_call_argument(keyed)["retry_on_status"] == [503]
+    assert not {"json_body", "output"} & set(short_call_argument(undo))
+
+
+@pytest.mark.parametrize("call", _short_calls(), ids=lambda call: f"{call.step}-{call.kind}")
+def test_a_worker_before_the_short_form_refuses_it_rather_than_misreading_it(
+    call: HttpCall,
+) -> None:
+    # Such a worker reads the argument with the SDK's converter into its HttpCall, whose
+    # saga_id is required: the attempt fails ("Failed decoding arguments"), nothing is sent.
+    with pytest.raises(TypeError):
+        value_to_type(HttpCall, short_call_argument(call))
+    with pytest.raises(TypeError):
+        HttpCall.from_dict(short_call_argument(call))  # nor without the run's id
