@@ -80,14 +80,17 @@ def activity_inputs(kind: str, histories: list[WorkflowHistory]) -> list[Any]:
 
     from interpreter.contract import HttpCall
 
-    arg_type = HttpCall if kind == "dsl" else Call
     converter = DataConverter.default.payload_converter
     inputs = []
     for history in histories:
         for event in history.events:
             if event.event_type == EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED:
                 payloads = event.activity_task_scheduled_event_attributes.input.payloads
-                inputs.append(converter.from_payloads(payloads, [arg_type])[0])
+                if kind == "dsl":  # as the activity reads it (the short form has no saga id)
+                    data = converter.from_payloads(payloads, [dict])[0]
+                    inputs.append(HttpCall.from_dict(data, history.workflow_id))
+                else:
+                    inputs.append(converter.from_payloads(payloads, [Call])[0])
     return inputs
 
 
