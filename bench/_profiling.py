@@ -7,8 +7,10 @@ the project's modules it passes through (inclusive shares).
 
 from __future__ import annotations
 
+import re
 import signal
 import subprocess
+from collections import Counter
 from pathlib import Path
 from typing import Any
 
@@ -65,15 +67,26 @@ PROFILE_MODULES = (
 )
 
 
+TOP_FUNCTIONS = 40
+"""How many functions `profile_shares` lists by their inclusive share."""
+
+_LINE = re.compile(r":\d+\)$")
+
+
 def profile_shares(folded: Path) -> dict[str, Any]:
-    """Shares of the samples per category (exclusive) and per module (inclusive)."""
+    """Shares of the samples per category (exclusive), per module (inclusive), and the
+    functions with the largest inclusive shares (a function on a sample's stack, however
+    deep: where a category hides one costly call, this shows it)."""
     total = 0
     categories = dict.fromkeys([name for name, _ in PROFILE_CATEGORIES] + ["other"], 0)
     modules = dict.fromkeys(PROFILE_MODULES, 0)
+    functions: Counter[str] = Counter()
     for line in folded.read_text().splitlines():
         stack, _, text = line.rpartition(" ")
         count = int(text)
         total += count
+        for function in {_LINE.sub(")", frame) for frame in stack.split(";")}:
+            functions[function] += count
         name = next(
             (n for n, tests in PROFILE_CATEGORIES if all(t in stack for t in tests)), "other"
         )
@@ -88,4 +101,11 @@ def profile_shares(folded: Path) -> dict[str, Any]:
         "samples": total,
         "categories": {k: share(v) for k, v in categories.items() if v},
         "modules_inclusive": {k: share(v) for k, v in modules.items() if v},
+        "functions_inclusive": dict(
+            [
+                (name, share(count))
+                for name, count in functions.most_common()
+                if count < 0.5 * total  # not the event loop's and threads' own frames
+            ][:TOP_FUNCTIONS]
+        ),
     }

@@ -6,7 +6,8 @@
 converter of `saga worker`); `handwritten` is the
 baseline of bench/handwritten.py with the same worker settings and the same kind of
 pooled httpx client. `--runner unsandboxed` runs the saga workflow outside Temporal's
-sandbox (a profiling experiment only). Prints READY once polling.
+sandbox (a profiling experiment only); `--experiment NAME` changes a worker for an
+experiment (`EXPERIMENTS` below). Prints READY once polling.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ import httpx
 from temporalio.client import Client
 from temporalio.converter import DataConverter
 from temporalio.worker import UnsandboxedWorkflowRunner, Worker, WorkflowRunner
-from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner
+from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
@@ -63,7 +64,19 @@ def _no_codec() -> None:
     _CODEC["on"] = False
 
 
-EXPERIMENTS = {"no-heartbeat": _no_heartbeat, "no-codec": _no_codec}
+_PASSTHROUGH = {"on": False}
+
+
+def _passthrough() -> None:
+    """The hand-written worker with its workflow's module passed through the sandbox, as
+    the DSL's worker passes its workflow package: the sandbox no longer imports it again
+    for every run."""
+    _PASSTHROUGH["on"] = True
+
+
+EXPERIMENTS = {"no-heartbeat": _no_heartbeat, "no-codec": _no_codec, "passthrough": _passthrough}
+"""Named changes to a worker, for experiments only: `no-heartbeat` and `no-codec` change
+the DSL's worker, `passthrough` the hand-written one."""
 
 
 def make_worker(args: argparse.Namespace, client: Client, http: httpx.AsyncClient) -> Worker:
@@ -75,6 +88,9 @@ def make_worker(args: argparse.Namespace, client: Client, http: httpx.AsyncClien
         from handwritten import HandWrittenActivities, HandWrittenTrip
 
         runner: WorkflowRunner = SandboxedWorkflowRunner()  # the SDK's default
+        if _PASSTHROUGH["on"]:
+            restrictions = SandboxRestrictions.default.with_passthrough_modules("handwritten")
+            runner = SandboxedWorkflowRunner(restrictions=restrictions)
         if args.runner == "unsandboxed":
             runner = UnsandboxedWorkflowRunner()
         return Worker(
