@@ -1,0 +1,76 @@
+"""`saga validate` over many files: the files checked in several processes at once.
+
+Checking a file is pure CPU, and each file is checked on its own, so with many files
+and more than one CPU the files are shared out between forked processes. The parent
+checks the first file itself before it forks, so every process starts with the
+language's modules imported and its models built. The processes send back each file's
+diagnostics; the parent keeps them in the files' order, so the output is exactly that of
+checking the files one after another.
+
+Only on Linux, and only from a process that runs a single thread: forking a process
+with other threads running can leave a lock held forever in the child.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from dsl import Diagnostic
+
+__all__ = ["PARALLEL_FROM", "Checked", "check_files", "parallel_jobs"]
+
+PARALLEL_FROM = 200
+"""Files per process. Fewer do not pay for a process: each process has its own caches of
+compiled expressions (files of one project share many), so each pays again for what a
+single process would compile once. Measured with 2 CPUs, against one process: about
+even at 256 generated files, 1.3 times as fast at 400, 1.75 times at 1000."""
+
+Checked = tuple[str, list["Diagnostic"]]
+"""A file as named in its diagnostics, and its diagnostics."""
+
+
+def parallel_jobs(files: int) -> int:
+    """How many processes should check `files` files: 1 (this one) unless forking pays."""
+    if files < 2 * PARALLEL_FROM or sys.platform != "linux" or not _single_threaded():
+        return 1
+    return max(1, min(len(os.sched_getaffinity(0)), files // PARALLEL_FROM))
+
+
+def _single_threaded() -> bool:
+    try:
+        return len(os.listdir("/proc/self/task")) == 1
+    except OSError:
+        return False
+
+
+def check_files(files: list[Path], jobs: int) -> list[Checked]:
+    """Each file's diagnostics, in the order of `files`, checked by `jobs` processes."""
+    if jobs <= 1 or len(files) < 2:
+        return [_check(path) for path in files]
+    first = _check(files[0])  # imports, models and the CEL runtime, before the fork
+    import gc
+    import multiprocessing
+
+    gc.freeze()  # the children's collections leave the parent's objects, so pages stay shared
+    rest = files[1:]
+    chunk = max(1, len(rest) // (jobs * 8))
+    with multiprocessing.get_context("fork").Pool(jobs, initializer=_child) as pool:
+        return [first, *pool.map(_check, rest, chunksize=chunk)]
+
+
+def _check(path: Path) -> Checked:
+    from dsl import load_and_check
+
+    result = load_and_check(path)
+    return result.path, result.diagnostics
+
+
+def _child() -> None:
+    # Ctrl-C reaches every process of the terminal's group: the parent alone answers it
+    # (it stops the children and prints "Interrupted."), so a child prints no traceback.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
