@@ -14,7 +14,6 @@ with other threads running can leave a lock held forever in the child.
 from __future__ import annotations
 
 import os
-import signal
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -71,6 +70,8 @@ def _check(path: Path) -> Checked:
 
 
 def _child() -> None:
+    import signal
+
     # Ctrl-C reaches every process of the terminal's group: the parent alone answers it
     # (it stops the children and prints "Interrupted."), so a child prints no traceback.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
