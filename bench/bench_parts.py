@@ -1,8 +1,9 @@
 """Figures about single parts of the runtime and of `saga validate`, each measured alone.
 
-    python bench/bench_parts.py [--quick] [--out bench/results/parts.json]
+    python bench/bench_parts.py [--quick] [--only PART,...] [--out bench/results/parts.json]
 
-Five measurements, each written under its own key of the results file:
+Seven measurements, each written under its own key of the results file (`--only` runs
+some of them):
 
 - `activity_cpu`: CPU per call of the DSL's HTTP activity (`interpreter/worker/_activity.py`)
   and of the hand-written one (`bench/handwritten.py`), each run through
@@ -51,6 +52,10 @@ Five measurements, each written under its own key of the results file:
   the repository's history with git; skipped without it), in turns over the same
   generated files, after checking that both give the same data and positions; CPU
   seconds of this process, medians over the repeats.
+
+- `composer_c_nodes`: the composer against ruamel.yaml's C composer (`CParser.get_single_node`)
+  building its node tree alone, in turns over the same generated files: whether composing
+  in C could be the base of a faster composer. CPU seconds, medians over the repeats.
 """
 
 from __future__ import annotations
@@ -59,6 +64,7 @@ import argparse
 import asyncio
 import base64
 import cProfile
+import importlib
 import importlib.machinery
 import json
 import pstats
@@ -568,7 +574,64 @@ def composer_ab(files: int, repeats: int) -> dict[str, Any]:
     }
 
 
+def composer_c_nodes(files: int, repeats: int) -> dict[str, Any]:
+    """The composer against ruamel's C composer building its node tree alone.
+
+    `CParser.get_single_node()` composes in C, but makes a Python node object (and a
+    ruamel `Tag`) for every node and calls three Python hooks per node (`descend_resolver`,
+    `resolve`, `ascend_resolver`; given no-op builtins here). If that alone costs about
+    what the whole composer costs, a composer on top of it (the node tree turned into data
+    with positions, duplicate keys, aliases and limits checked) cannot be faster.
+    """
+    from bench_validator_vs_checkjsonschema import generated_saga
+
+    from dsl._composer import compose
+    from dsl._loader import DEFAULT_LIMITS
+
+    try:
+        parser_class = importlib.import_module("_ruamel_yaml").CParser
+    except ImportError:
+        return {"skipped": "ruamel.yaml.clib is not installed"}
+
+    class NodeParser(parser_class):  # type: ignore[misc, valid-type]
+        resolve = staticmethod(slice)  # any three arguments, answered in C
+        descend_resolver = staticmethod(slice)
+        ascend_resolver = staticmethod(tuple)
+
+    def nodes_only(text: str, path: str, limits: Any) -> Any:
+        return NodeParser(text).get_single_node()
+
+    rng = random.Random(20240601)
+    texts = [generated_saga(rng, f"generated-{i}", rng.randint(2, 30)) for i in range(files)]
+    contenders = {"composer": compose, "c_node_tree_alone": nodes_only}
+    seconds: dict[str, list[float]] = {}
+    for _ in range(repeats):
+        for name, composer in contenders.items():
+            began = time.process_time()
+            for text in texts:
+                composer(text, "f.yaml", DEFAULT_LIMITS)
+            seconds.setdefault(name, []).append(time.process_time() - began)
+    ratios = [c / t for c, t in zip(seconds["c_node_tree_alone"], seconds["composer"], strict=True)]
+    return {
+        "files": files,
+        "repeats": repeats,
+        "cpu_s_median": {k: round(h.median(v), 3) for k, v in seconds.items()},
+        "cpu_s_repeats": {k: [round(x, 3) for x in v] for k, v in seconds.items()},
+        "ratio_c_node_tree_vs_composer": round(h.median(ratios), 3),
+    }
+
+
 # --- main ----------------------------------------------------------------------------------
+
+PARTS = (
+    "activity_cpu",
+    "activity_wrapper",
+    "definition_bytes",
+    "validate_imports",
+    "composer_share",
+    "composer_ab",
+    "composer_c_nodes",
+)
 
 
 def parse(argv: list[str]) -> argparse.Namespace:
@@ -579,8 +642,15 @@ def parse(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--import-runs", type=int, default=15)
     parser.add_argument("--files", type=int, default=300, help="files for the composer's share")
     parser.add_argument("--quick", action="store_true", help="tiny sizes, for the smoke test")
+    parser.add_argument(
+        "--only", help=f"comma-separated parts to measure (default: all of {', '.join(PARTS)})"
+    )
     parser.add_argument("--out", type=Path, default=h.RESULTS_DIR / "parts.json")
     args = parser.parse_args(argv)
+    args.parts = args.only.split(",") if args.only else list(PARTS)
+    unknown = sorted(set(args.parts) - set(PARTS))
+    if unknown:
+        parser.error(f"unknown part {unknown[0]!r}: choose from {', '.join(PARTS)}")
     if args.quick:
         args.calls, args.repeats, args.wrapper_calls = 20, 1, 200
         args.import_runs, args.files = 1, 5
@@ -590,18 +660,22 @@ def parse(argv: list[str]) -> argparse.Namespace:
 def main(argv: list[str] | None = None) -> None:
     args = parse(sys.argv[1:] if argv is None else argv)
     figures: dict[str, Any] = {}
-    figures["activity_cpu"] = asyncio.run(activity_cpu(args.calls, args.repeats))
-    print("activity_cpu", json.dumps(figures["activity_cpu"]["ms_cpu_per_call_median"]))
-    figures["activity_wrapper"] = asyncio.run(activity_wrapper(args.wrapper_calls, args.repeats))
-    print("activity_wrapper", json.dumps(figures["activity_wrapper"]["us_cpu_per_call_median"]))
-    figures["definition_bytes"] = definition_bytes()
-    print("definition_bytes", json.dumps(figures["definition_bytes"]))
-    figures["validate_imports"] = validate_imports(args.import_runs)
-    print("validate_imports", json.dumps(figures["validate_imports"]))
-    figures["composer_share"] = composer_share(args.files)
-    print("composer_share", json.dumps(figures["composer_share"]))
-    figures["composer_ab"] = composer_ab(args.files, args.repeats)
-    print("composer_ab", json.dumps(figures["composer_ab"]))
+    runs: dict[str, Callable[[], Any]] = {
+        "activity_cpu": lambda: asyncio.run(activity_cpu(args.calls, args.repeats)),
+        "activity_wrapper": lambda: asyncio.run(activity_wrapper(args.wrapper_calls, args.repeats)),
+        "definition_bytes": definition_bytes,
+        "validate_imports": lambda: validate_imports(args.import_runs),
+        "composer_share": lambda: composer_share(args.files),
+        "composer_ab": lambda: composer_ab(args.files, args.repeats),
+        "composer_c_nodes": lambda: composer_c_nodes(args.files, args.repeats),
+    }
+    shown = {
+        "activity_cpu": lambda f: f["ms_cpu_per_call_median"],
+        "activity_wrapper": lambda f: f["us_cpu_per_call_median"],
+    }
+    for part in args.parts:
+        figures[part] = runs[part]()
+        print(part, json.dumps(shown.get(part, lambda f: f)(figures[part])))
     h.write_results(args.out, h.command_line(), figures)
 
 

@@ -66,7 +66,10 @@ def run() -> NoReturn:
     Nothing is left to clean up by then, so the output is flushed and the process ends.
     """
     if sys.argv[1:2] == ["validate"]:
+        from interpreter.cli._parallel import pause_collection
+
         _without_pydantic_plugins()
+        pause_collection()
     code = main()
     for stream in (sys.stdout, sys.stderr):
         try:

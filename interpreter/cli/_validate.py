@@ -212,7 +212,11 @@ def run_validate(
         checked = check_files(files, parallel_jobs(len(files)))
         reports = [FileReport(path, diagnostics) for path, diagnostics in checked]
     else:  # the valid sagas are needed here, to check the input against
-        results = [load_and_check(path) for path in files]
+        from interpreter.cli._parallel import started_up
+
+        results = [load_and_check(path) for path in files[:1]]
+        started_up()
+        results += [load_and_check(path) for path in files[1:]]
         reports = [FileReport(r.path, r.diagnostics) for r in results]
         reports += _input_reports(input_path, [r.saga for r in results if r.ok])
     REPORTERS[output_format](reports, sys.stdout, verbose)
