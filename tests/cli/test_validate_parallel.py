@@ -92,3 +92,24 @@ def test_the_command_prints_what_one_process_prints(
     out, err = capsys.readouterr()
     assert (done.returncode, done.stdout, done.stderr) == (code, out, err)
     assert code == 1 and out.count("\n") >= 3 * PARALLEL_FROM // 2
+
+
+_COLLECTION = """
+import gc, sys
+from pathlib import Path
+from interpreter.cli._parallel import check_files, pause_collection
+if sys.argv[1] == "user-disabled":
+    gc.disable()
+pause_collection()
+during = gc.isenabled()
+found = check_files([Path(sys.argv[2])], 1)
+print(during, gc.isenabled(), len(found), gc.get_freeze_count() > 10000)
+"""
+
+
+def test_collection_pauses_until_the_first_file_is_checked(tmp_path: Path) -> None:
+    path = str(_corpus(tmp_path, 1)[0])
+    for case, expected in [("as-is", "False True 1 True"), ("user-disabled", "False False 1 True")]:
+        args = [sys.executable, "-c", _COLLECTION, case, path]
+        done = subprocess.run(args, capture_output=True, text=True, check=True)
+        assert done.stdout.split() == expected.split(), case
