@@ -7,8 +7,9 @@ language's modules imported and its models built. The processes send back each f
 diagnostics; the parent keeps them in the files' order, so the output is exactly that of
 checking the files one after another.
 
-Only on Linux, and only from a process that runs a single thread: forking a process
-with other threads running can leave a lock held forever in the child.
+Only on Linux, only from a process that runs a single thread (forking a process with
+other threads running can leave a lock held forever in the child), and only onto CPUs
+that the load average says are idle.
 """
 
 from __future__ import annotations
@@ -34,18 +35,25 @@ __all__ = [
 PARALLEL_FROM = 200
 """Files per process. Fewer do not pay for a process: each process has its own caches of
 compiled expressions (files of one project share many), so each pays again for what a
-single process would compile once. Measured with 2 CPUs, against one process: about
-even at 256 generated files, 1.3 times as fast at 400, 1.75 times at 1000."""
+single process would compile once (docs/PERFORMANCE.md, section 3, has the figures)."""
 
 Checked = tuple[str, list["Diagnostic"]]
 """A file as named in its diagnostics, and its diagnostics."""
 
 
-def parallel_jobs(files: int) -> int:
-    """How many processes should check `files` files: 1 (this one) unless forking pays."""
+def parallel_jobs(files: int, load: float | None = None) -> int:
+    """How many processes should check `files` files: 1 (this one) unless forking pays.
+
+    It pays only on idle CPUs: with the others busy, forked processes were measured
+    slower than one process. So no more processes than CPUs left idle by the load
+    average of the last minute (`load`, read from the system when not given), plus
+    this one.
+    """
     if files < 2 * PARALLEL_FROM or sys.platform != "linux" or not _single_threaded():
         return 1
-    return max(1, min(len(os.sched_getaffinity(0)), files // PARALLEL_FROM))
+    cpus = len(os.sched_getaffinity(0))
+    idle = cpus - (os.getloadavg()[0] if load is None else load)
+    return max(1, min(cpus, files // PARALLEL_FROM, 1 + int(idle)))
 
 
 def _single_threaded() -> bool:

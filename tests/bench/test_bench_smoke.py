@@ -89,6 +89,7 @@ def test_parts_benchmark_writes_each_part(tmp_path: Path) -> None:
     assert "skipped" in ab or ab["ratio_today_vs_previous"] > 0
     nodes = figures["composer_c_nodes"]
     assert "skipped" in nodes or nodes["ratio_c_node_tree_vs_composer"] > 0
+    assert figures["validate_parallel"]["by_files"]["3"]["ratio_forked_vs_one_process"] > 0
 
 
 @pytest.mark.timeout(300)

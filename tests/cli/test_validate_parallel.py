@@ -41,15 +41,19 @@ def test_few_files_are_checked_in_this_process() -> None:
 
 
 @pytest.mark.skipif(not TWO_CPUS, reason="needs Linux and two CPUs")
-def test_many_files_are_shared_out_only_by_a_single_threaded_process() -> None:
-    code = "from interpreter.cli._parallel import parallel_jobs as j; print(j(100000), j(100))"
+def test_many_files_are_shared_out_onto_idle_cpus_by_a_single_threaded_process() -> None:
+    cpus = len(os.sched_getaffinity(0))
+    code = (
+        "from interpreter.cli._parallel import parallel_jobs as j; "
+        f"print(j(100000, 0.0), j(100000, {cpus - 1}.5), j(100000, {cpus}.0), j(100, 0.0))"
+    )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
-    assert done.stdout.split() == [str(len(os.sched_getaffinity(0))), "1"]
+    assert done.stdout.split() == [str(cpus), "1", "1", "1"]
     stop = threading.Event()
     thread = threading.Thread(target=stop.wait)
     thread.start()
     try:
-        assert parallel_jobs(100000) == 1  # forking beside another thread is unsafe
+        assert parallel_jobs(100000, 0.0) == 1  # forking beside another thread is unsafe
     finally:
         stop.set()
         thread.join()
@@ -87,6 +91,7 @@ def test_the_command_prints_what_one_process_prints(
     _corpus(tmp_path, 2 * PARALLEL_FROM)
     folder = str(tmp_path)
     done = subprocess.run([SAGA_BIN, "validate", *options, folder], capture_output=True, text=True)
+    # The command forks when the load average leaves a CPU idle: both ways print the same.
     monkeypatch.setattr(_parallel, "parallel_jobs", lambda files: 1)
     code = main(["validate", *options, folder])
     out, err = capsys.readouterr()
