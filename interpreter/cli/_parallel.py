@@ -87,8 +87,8 @@ def pause_collection() -> None:
 
     Starting up makes tens of thousands of objects that live as long as the process
     (modules, pydantic's models and validators, the CEL runtime), and the collector
-    would walk them again and again while they are made: about 7% of a cold
-    `saga validate`. The collector is back once the first file is checked.
+    would walk them again and again while they are made. The collector is back once
+    the first file is checked.
     """
     global _collection_paused
     if gc.isenabled():
