@@ -97,13 +97,17 @@ def pause_collection() -> None:
 
 
 def started_up() -> None:
-    """The first file is checked: the collector is back (if `pause_collection` paused it).
+    """The first file is checked: the collector is back if `pause_collection` paused it.
 
-    What starting up made lives on, so it is frozen: later collections need not walk it
-    again, and forked processes leave its pages shared."""
-    gc.freeze()
+    What starting up made lives on, so it is frozen first: later collections need not
+    walk it again, and forked processes leave its pages shared. (Only in a process that
+    paused the collector, a `saga` command: a program that calls the command line in
+    its own process keeps its collector as it was.)"""
+    global _collection_paused
     if _collection_paused:
+        gc.freeze()
         gc.enable()
+        _collection_paused = False
 
 
 def _check(path: Path) -> Checked:
