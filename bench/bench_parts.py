@@ -1,8 +1,9 @@
 """Figures about single parts of the runtime and of `saga validate`, each measured alone.
 
-    python bench/bench_parts.py [--quick] [--out bench/results/parts.json]
+    python bench/bench_parts.py [--quick] [--only PART,...] [--out bench/results/parts.json]
 
-Five measurements, each written under its own key of the results file:
+Eight measurements, each written under its own key of the results file (`--only` runs
+some of them):
 
 - `activity_cpu`: CPU per call of the DSL's HTTP activity (`interpreter/worker/_activity.py`)
   and of the hand-written one (`bench/handwritten.py`), each run through
@@ -51,6 +52,15 @@ Five measurements, each written under its own key of the results file:
   the repository's history with git; skipped without it), in turns over the same
   generated files, after checking that both give the same data and positions; CPU
   seconds of this process, medians over the repeats.
+
+- `composer_c_nodes`: the composer against ruamel.yaml's C composer (`CParser.get_single_node`)
+  building its node tree alone, in turns over the same generated files: whether composing
+  in C could be the base of a faster composer. CPU seconds, medians over the repeats.
+
+- `validate_parallel`: a cold `saga validate` of 128, 256, 400 and 1000 generated files
+  (`--parallel-files`) checked in one process and in as many forked processes as CPUs
+  (`interpreter/cli/_parallel.py`; by default it forks from 400 files on, onto idle
+  CPUs), in turns; wall seconds, the median of the rounds' ratios, the load average.
 """
 
 from __future__ import annotations
@@ -59,8 +69,10 @@ import argparse
 import asyncio
 import base64
 import cProfile
+import importlib
 import importlib.machinery
 import json
+import os
 import pstats
 import random
 import subprocess
@@ -568,7 +580,117 @@ def composer_ab(files: int, repeats: int) -> dict[str, Any]:
     }
 
 
+def composer_c_nodes(files: int, repeats: int) -> dict[str, Any]:
+    """The composer against ruamel's C composer building its node tree alone.
+
+    `CParser.get_single_node()` composes in C, but makes a Python node object (and a
+    ruamel `Tag`) for every node and calls three Python hooks per node (`descend_resolver`,
+    `resolve`, `ascend_resolver`; given no-op builtins here). If that alone costs about
+    what the whole composer costs, a composer on top of it (the node tree turned into data
+    with positions, duplicate keys, aliases and limits checked) cannot be faster.
+    """
+    from bench_validator_vs_checkjsonschema import generated_saga
+
+    from dsl._composer import compose
+    from dsl._loader import DEFAULT_LIMITS
+
+    try:
+        parser_class = importlib.import_module("_ruamel_yaml").CParser
+    except ImportError:
+        return {"skipped": "ruamel.yaml.clib is not installed"}
+
+    class NodeParser(parser_class):  # type: ignore[misc, valid-type]
+        resolve = staticmethod(slice)  # any three arguments, answered in C
+        descend_resolver = staticmethod(slice)
+        ascend_resolver = staticmethod(tuple)
+
+    def nodes_only(text: str, path: str, limits: Any) -> Any:
+        return NodeParser(text).get_single_node()
+
+    rng = random.Random(20240601)
+    texts = [generated_saga(rng, f"generated-{i}", rng.randint(2, 30)) for i in range(files)]
+    contenders = {"composer": compose, "c_node_tree_alone": nodes_only}
+    seconds: dict[str, list[float]] = {}
+    for _ in range(repeats):
+        for name, composer in contenders.items():
+            began = time.process_time()
+            for text in texts:
+                composer(text, "f.yaml", DEFAULT_LIMITS)
+            seconds.setdefault(name, []).append(time.process_time() - began)
+    ratios = [c / t for c, t in zip(seconds["c_node_tree_alone"], seconds["composer"], strict=True)]
+    return {
+        "files": files,
+        "repeats": repeats,
+        "cpu_s_median": {k: round(h.median(v), 3) for k, v in seconds.items()},
+        "cpu_s_repeats": {k: [round(x, 3) for x in v] for k, v in seconds.items()},
+        "ratio_c_node_tree_vs_composer": round(h.median(ratios), 3),
+    }
+
+
+def validate_parallel(counts: list[int], repeats: int) -> dict[str, Any]:
+    """A cold `saga validate` of N generated files in one process and in forked ones.
+
+    Both run the command as installed, with its number of processes set first: 1, or as
+    many as CPUs whatever the count and the load average, to show when forking pays.
+    Wall seconds, the two in turns, medians; the ratio is the median of each round's
+    forked / one-process ratio. The load average is recorded before each count."""
+    from bench_validator_vs_checkjsonschema import generated_saga
+
+    from interpreter.cli._parallel import PARALLEL_FROM
+
+    code = (
+        "import sys; from interpreter.cli import _parallel, run; jobs = int(sys.argv[1]); "
+        "_parallel.parallel_jobs = lambda files: jobs; "
+        "sys.argv = ['saga', *sys.argv[2:]]; run()"
+    )
+    env = h.child_env(bytecode_cache=True)
+    rng = random.Random(20240601)
+    texts = [generated_saga(rng, f"generated-{i}", rng.randint(2, 30)) for i in range(max(counts))]
+    rows: dict[str, Any] = {}
+    with tempfile.TemporaryDirectory(prefix="saga-bench-parallel-") as folder:
+        paths = []
+        for index, text in enumerate(texts):
+            path = Path(folder) / f"saga-{index:04d}.yaml"
+            path.write_text(text)
+            paths.append(str(path))
+        for count in counts:
+            # As many processes as CPUs, whatever the count and the load.
+            threshold = {"one_process": 1, "forked": len(os.sched_getaffinity(0))}
+            seconds: dict[str, list[float]] = {name: [] for name in threshold}
+            for limit in threshold.values():  # bytecode cached, then timed in turns
+                command = [sys.executable, "-c", code, str(limit), "validate", *paths[:count]]
+                subprocess.run(command, capture_output=True, cwd=h.ROOT, env=env, check=True)
+            for _ in range(repeats):
+                for name, limit in threshold.items():
+                    command = [sys.executable, "-c", code, str(limit), "validate", *paths[:count]]
+                    began = time.perf_counter()
+                    subprocess.run(command, capture_output=True, cwd=h.ROOT, env=env, check=True)
+                    seconds[name].append(time.perf_counter() - began)
+            pairs = zip(seconds["forked"], seconds["one_process"], strict=True)
+            load = os.getloadavg()[0]
+            rows[str(count)] = {
+                "forked_processes": min(len(os.sched_getaffinity(0)), count),
+                "forked_by_default_when_idle": count >= 2 * PARALLEL_FROM,
+                "load_average_1min_after": round(load, 2),
+                "wall_s_median": {k: round(h.median(v), 3) for k, v in seconds.items()},
+                "wall_s_runs": {k: [round(x, 3) for x in v] for k, v in seconds.items()},
+                "ratio_forked_vs_one_process": round(h.median([f / o for f, o in pairs]), 3),
+            }
+    return {"cpus": len(os.sched_getaffinity(0)), "repeats": repeats, "by_files": rows}
+
+
 # --- main ----------------------------------------------------------------------------------
+
+PARTS = (
+    "activity_cpu",
+    "activity_wrapper",
+    "definition_bytes",
+    "validate_imports",
+    "composer_share",
+    "composer_ab",
+    "composer_c_nodes",
+    "validate_parallel",
+)
 
 
 def parse(argv: list[str]) -> argparse.Namespace:
@@ -578,30 +700,50 @@ def parse(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--wrapper-calls", type=int, default=20000)
     parser.add_argument("--import-runs", type=int, default=15)
     parser.add_argument("--files", type=int, default=300, help="files for the composer's share")
+    parser.add_argument(
+        "--parallel-files",
+        type=lambda text: [int(n) for n in text.split(",")],
+        default=[128, 256, 400, 1000],
+        help="file counts for validate_parallel",
+    )
+    parser.add_argument("--parallel-repeats", type=int, default=5)
     parser.add_argument("--quick", action="store_true", help="tiny sizes, for the smoke test")
+    parser.add_argument(
+        "--only", help=f"comma-separated parts to measure (default: all of {', '.join(PARTS)})"
+    )
     parser.add_argument("--out", type=Path, default=h.RESULTS_DIR / "parts.json")
     args = parser.parse_args(argv)
+    args.parts = args.only.split(",") if args.only else list(PARTS)
+    unknown = sorted(set(args.parts) - set(PARTS))
+    if unknown:
+        parser.error(f"unknown part {unknown[0]!r}: choose from {', '.join(PARTS)}")
     if args.quick:
         args.calls, args.repeats, args.wrapper_calls = 20, 1, 200
         args.import_runs, args.files = 1, 5
+        args.parallel_files, args.parallel_repeats = [3], 1
     return args
 
 
 def main(argv: list[str] | None = None) -> None:
     args = parse(sys.argv[1:] if argv is None else argv)
     figures: dict[str, Any] = {}
-    figures["activity_cpu"] = asyncio.run(activity_cpu(args.calls, args.repeats))
-    print("activity_cpu", json.dumps(figures["activity_cpu"]["ms_cpu_per_call_median"]))
-    figures["activity_wrapper"] = asyncio.run(activity_wrapper(args.wrapper_calls, args.repeats))
-    print("activity_wrapper", json.dumps(figures["activity_wrapper"]["us_cpu_per_call_median"]))
-    figures["definition_bytes"] = definition_bytes()
-    print("definition_bytes", json.dumps(figures["definition_bytes"]))
-    figures["validate_imports"] = validate_imports(args.import_runs)
-    print("validate_imports", json.dumps(figures["validate_imports"]))
-    figures["composer_share"] = composer_share(args.files)
-    print("composer_share", json.dumps(figures["composer_share"]))
-    figures["composer_ab"] = composer_ab(args.files, args.repeats)
-    print("composer_ab", json.dumps(figures["composer_ab"]))
+    runs: dict[str, Callable[[], Any]] = {
+        "activity_cpu": lambda: asyncio.run(activity_cpu(args.calls, args.repeats)),
+        "activity_wrapper": lambda: asyncio.run(activity_wrapper(args.wrapper_calls, args.repeats)),
+        "definition_bytes": definition_bytes,
+        "validate_imports": lambda: validate_imports(args.import_runs),
+        "composer_share": lambda: composer_share(args.files),
+        "composer_ab": lambda: composer_ab(args.files, args.repeats),
+        "composer_c_nodes": lambda: composer_c_nodes(args.files, args.repeats),
+        "validate_parallel": lambda: validate_parallel(args.parallel_files, args.parallel_repeats),
+    }
+    shown = {
+        "activity_cpu": lambda f: f["ms_cpu_per_call_median"],
+        "activity_wrapper": lambda f: f["us_cpu_per_call_median"],
+    }
+    for part in args.parts:
+        figures[part] = runs[part]()
+        print(part, json.dumps(shown.get(part, lambda f: f)(figures[part])))
     h.write_results(args.out, h.command_line(), figures)
 
 

@@ -66,9 +66,10 @@ def run() -> NoReturn:
     Nothing is left to clean up by then, so the output is flushed and the process ends.
     """
     if sys.argv[1:2] == ["validate"]:
-        # Looking for pydantic plugins reads the metadata of every installed package
-        # (~10 ms); none of them has anything to do while saga files are checked.
-        os.environ.setdefault("PYDANTIC_DISABLE_PLUGINS", "__all__")
+        from interpreter.cli._parallel import pause_collection
+
+        _without_pydantic_plugins()
+        pause_collection()
     code = main()
     for stream in (sys.stdout, sys.stderr):
         try:
@@ -80,3 +81,37 @@ def run() -> NoReturn:
 
 if __name__ == "__main__":
     run()
+
+
+_PLUGIN_LOADER = "pydantic.plugin._loader"
+
+
+def _without_pydantic_plugins() -> None:
+    """No pydantic plugin in a `saga validate` process: none has a part in checking files.
+
+    Looking for plugins reads the metadata of every installed package, and merely
+    importing pydantic's plugin loader imports `importlib.metadata` (with `email` and
+    more, about 10 ms of a cold start) even when plugins are disabled. So unless the
+    user set `PYDANTIC_DISABLE_PLUGINS` themselves, plugins are disabled and the loader is
+    replaced by one that finds none, which is what the real one answers then. Any other
+    name asked of it comes from the real loader, imported at that moment.
+    """
+    if "PYDANTIC_DISABLE_PLUGINS" in os.environ:
+        return
+    os.environ["PYDANTIC_DISABLE_PLUGINS"] = "__all__"
+    if _PLUGIN_LOADER in sys.modules:
+        return
+    import types
+
+    def real(name: str) -> object:
+        import importlib
+
+        if name.startswith("__"):  # what the import system asks of any module
+            raise AttributeError(name)
+        del sys.modules[_PLUGIN_LOADER]
+        return getattr(importlib.import_module(_PLUGIN_LOADER), name)
+
+    loader = types.ModuleType(_PLUGIN_LOADER, "pydantic's plugin loader, finding no plugin")
+    loader.get_plugins = lambda: ()  # type: ignore[attr-defined]
+    loader.__getattr__ = real  # type: ignore[method-assign]
+    sys.modules[_PLUGIN_LOADER] = loader

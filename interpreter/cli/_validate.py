@@ -206,9 +206,18 @@ def run_validate(
         files = expand_paths(paths)
     except UsageError as error:
         return _usage(str(error))
-    results = [load_and_check(path) for path in files]
-    reports = [FileReport(r.path, r.diagnostics) for r in results]
-    if input_path is not None:
+    if input_path is None:
+        from interpreter.cli._parallel import check_files, parallel_jobs
+
+        checked = check_files(files, parallel_jobs(len(files)))
+        reports = [FileReport(path, diagnostics) for path, diagnostics in checked]
+    else:  # the valid sagas are needed here, to check the input against
+        from interpreter.cli._parallel import started_up
+
+        results = [load_and_check(path) for path in files[:1]]
+        started_up()
+        results += [load_and_check(path) for path in files[1:]]
+        reports = [FileReport(r.path, r.diagnostics) for r in results]
         reports += _input_reports(input_path, [r.saga for r in results if r.ok])
     REPORTERS[output_format](reports, sys.stdout, verbose)
     failing = [d for r in reports for d in r.diagnostics if d.is_error or strict]

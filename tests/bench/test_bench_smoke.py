@@ -17,9 +17,9 @@ import pytest
 BENCH = Path(__file__).resolve().parents[2] / "bench"
 
 
-def run_quick(script: str, out: Path) -> dict[str, Any]:
+def run_quick(script: str, out: Path, *options: str) -> dict[str, Any]:
     result = subprocess.run(
-        [sys.executable, str(BENCH / script), "--quick", "--out", str(out)],
+        [sys.executable, str(BENCH / script), "--quick", "--out", str(out), *options],
         capture_output=True,
         text=True,
         timeout=240,
@@ -62,6 +62,7 @@ def test_scale_benchmark_writes_limits_and_peak_memory(tmp_path: Path) -> None:
 def test_validator_benchmark_writes_ratios_and_cold_start(tmp_path: Path) -> None:
     figures = run_quick("bench_validator_vs_checkjsonschema.py", tmp_path / "validator.json")
     assert figures["corpus"]["ratio_saga_vs_check_jsonschema"] > 0
+    assert figures["corpus"]["ratio_median_of_rounds"] > 0
     assert figures["cold_start"]["saga_validate_s"] > 0
     assert "cold_start_under_0.3s" in figures["targets"]
 
@@ -88,6 +89,15 @@ def test_parts_benchmark_writes_each_part(tmp_path: Path) -> None:
     assert 0 < figures["composer_share"]["compose_share_of_load_and_check"] < 1
     ab = figures["composer_ab"]
     assert "skipped" in ab or ab["ratio_today_vs_previous"] > 0
+    nodes = figures["composer_c_nodes"]
+    assert "skipped" in nodes or nodes["ratio_c_node_tree_vs_composer"] > 0
+    assert figures["validate_parallel"]["by_files"]["3"]["ratio_forked_vs_one_process"] > 0
+
+
+@pytest.mark.timeout(300)
+def test_parts_benchmark_measures_only_the_parts_asked_for(tmp_path: Path) -> None:
+    figures = run_quick("bench_parts.py", tmp_path / "parts.json", "--only", "composer_c_nodes")
+    assert set(figures) - {"command", "machine"} == {"composer_c_nodes"}
 
 
 @pytest.mark.timeout(300)

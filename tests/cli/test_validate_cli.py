@@ -4,6 +4,7 @@ formats; --input, --strict; exit codes 0 / 1 / 2; and no Temporal import."""
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -197,6 +198,31 @@ def test_validate_imports_neither_temporal_nor_rich() -> None:
     imported = [line.split("|")[-1].strip() for line in done.stderr.splitlines()]
     assert "dsl._checks" in imported  # the file was really checked
     assert [name for name in imported if name.startswith(("temporalio", "rich", "click"))] == []
+    assert "importlib.metadata" not in imported  # pydantic's plugin loader is not imported
+
+
+_PLUGINS = """
+import importlib, os, sys
+from interpreter.cli import _without_pydantic_plugins
+from dsl import load_and_check
+_without_pydantic_plugins()
+ok = load_and_check(sys.argv[1]).ok
+searched = "importlib.metadata" in sys.modules
+loader = importlib.import_module("pydantic.plugin._loader")
+print(os.environ["PYDANTIC_DISABLE_PLUGINS"], ok, searched, list(loader.get_plugins()))
+print(loader.PYDANTIC_ENTRY_POINT_GROUP, "importlib.metadata" in sys.modules)
+"""
+
+
+def test_validate_neither_searches_nor_imports_pydantic_plugins() -> None:
+    args = [sys.executable, "-c", _PLUGINS, str(VALID)]
+    env = {k: v for k, v in os.environ.items() if k != "PYDANTIC_DISABLE_PLUGINS"}
+    done = subprocess.run(args, capture_output=True, text=True, env=env, check=True)
+    # Any other name asked of the loader comes from the real one, imported then.
+    assert done.stdout.splitlines() == ["__all__ True False []", "pydantic True"]
+    env["PYDANTIC_DISABLE_PLUGINS"] = "some-plugin"  # the user's choice is left alone
+    done = subprocess.run(args, capture_output=True, text=True, env=env, check=True)
+    assert done.stdout.splitlines() == ["some-plugin True True []", "pydantic True"]
 
 
 # --- the command line read without click ------------------------------------------------
