@@ -562,13 +562,7 @@ def composer_ab(files: int, repeats: int) -> dict[str, Any]:
             old.values,
             old.spans,
         ), "the composers disagree"
-    seconds: dict[str, list[float]] = {}
-    for _ in range(repeats):
-        for name, composer in contenders.items():
-            began = time.process_time()
-            for text in texts:
-                composer(text, "f.yaml", DEFAULT_LIMITS)
-            seconds.setdefault(name, []).append(time.process_time() - began)
+    seconds = _composers_in_turns(contenders, texts, repeats)
     ratios = [t / p for t, p in zip(seconds["today"], seconds["previous"], strict=True)]
     return {
         "files": files,
@@ -578,6 +572,22 @@ def composer_ab(files: int, repeats: int) -> dict[str, Any]:
         "cpu_s_repeats": {k: [round(x, 3) for x in v] for k, v in seconds.items()},
         "ratio_today_vs_previous": round(h.median(ratios), 3),
     }
+
+
+def _composers_in_turns(
+    contenders: dict[str, Callable[..., Any]], texts: list[str], repeats: int
+) -> dict[str, list[float]]:
+    """CPU seconds of each composer over every text, the contenders in turns per repeat."""
+    from dsl._loader import DEFAULT_LIMITS
+
+    seconds: dict[str, list[float]] = {}
+    for _ in range(repeats):
+        for name, composer in contenders.items():
+            began = time.process_time()
+            for text in texts:
+                composer(text, "f.yaml", DEFAULT_LIMITS)
+            seconds.setdefault(name, []).append(time.process_time() - began)
+    return seconds
 
 
 def composer_c_nodes(files: int, repeats: int) -> dict[str, Any]:
@@ -592,7 +602,6 @@ def composer_c_nodes(files: int, repeats: int) -> dict[str, Any]:
     from bench_validator_vs_checkjsonschema import generated_saga
 
     from dsl._composer import compose
-    from dsl._loader import DEFAULT_LIMITS
 
     try:
         parser_class = importlib.import_module("_ruamel_yaml").CParser
@@ -610,13 +619,7 @@ def composer_c_nodes(files: int, repeats: int) -> dict[str, Any]:
     rng = random.Random(20240601)
     texts = [generated_saga(rng, f"generated-{i}", rng.randint(2, 30)) for i in range(files)]
     contenders = {"composer": compose, "c_node_tree_alone": nodes_only}
-    seconds: dict[str, list[float]] = {}
-    for _ in range(repeats):
-        for name, composer in contenders.items():
-            began = time.process_time()
-            for text in texts:
-                composer(text, "f.yaml", DEFAULT_LIMITS)
-            seconds.setdefault(name, []).append(time.process_time() - began)
+    seconds = _composers_in_turns(contenders, texts, repeats)
     ratios = [c / t for c, t in zip(seconds["c_node_tree_alone"], seconds["composer"], strict=True)]
     return {
         "files": files,

@@ -452,6 +452,24 @@ class HttpCall:
     context: dict[str, Any] = field(default_factory=dict)
     """The variables `success` and `output` read besides `response`."""
 
+    def without_defaults(self, leave_out: frozenset[str] = frozenset()) -> dict[str, Any]:
+        """The call as JSON data without the fields that hold their default (and without
+        `leave_out`): the activity's argument from semantics 3 (`call_argument` in the
+        workflow), and the base of the short form. A default is left out only for a value
+        of its own type (`0 == False`)."""
+        argument: dict[str, Any] = {}
+        for item in fields(self):
+            if item.name in leave_out:
+                continue
+            value = getattr(self, item.name)
+            default = item.default
+            if default is not MISSING and value == default and type(value) is type(default):
+                continue
+            if item.default_factory is not MISSING and value == item.default_factory():
+                continue
+            argument[item.name] = value
+        return argument
+
     @classmethod
     def from_dict(cls, data: dict[str, Any], saga_id: str = "") -> HttpCall:
         """The call from the activity's argument as JSON, in any form a workflow writes:
@@ -499,17 +517,7 @@ def short_call_argument(call: HttpCall) -> dict[str, Any]:
       when, they are set, null included.
 
     `HttpCall.from_dict` reads it back whole."""
-    argument: dict[str, Any] = {}
-    for item in fields(call):
-        value = getattr(call, item.name)
-        if item.name in _SHORT_LEAVES_OUT:
-            continue
-        default = item.default
-        if default is not MISSING and value == default and type(value) is type(default):
-            continue
-        if item.default_factory is not MISSING and value == item.default_factory():
-            continue
-        argument[item.name] = value
+    argument = call.without_defaults(_SHORT_LEAVES_OUT)
     if call.idempotency_key != f"{call.saga_id}/{call.step}/{call.kind}":
         argument["idempotency_key"] = call.idempotency_key
     if tuple(call.retry_on_status) != SHORT_RETRY_ON_STATUS:

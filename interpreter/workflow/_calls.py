@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from dataclasses import MISSING, fields
 from typing import Any
 
 from dsl import BasicAuth, BearerAuth, EffectiveRequest, Saga, Step
@@ -89,16 +88,7 @@ def call_argument(call: HttpCall) -> dict[str, Any]:
     """The call as the activity's argument, without the fields that hold their default
     (the activity's `HttpCall` fills them in again): a shorter payload in the history.
     A default is left out only for a value of its own type (`0 == False`)."""
-    argument: dict[str, Any] = {}
-    for item in fields(call):
-        value = getattr(call, item.name)
-        default = item.default
-        if default is not MISSING and value == default and type(value) is type(default):
-            continue
-        if item.default_factory is not MISSING and value == item.default_factory():
-            continue
-        argument[item.name] = value
-    return argument
+    return call.without_defaults()
 
 
 def _base_url(compiled: CompiledRequest, context: Mapping[str, Any], ordered: bool) -> str:
