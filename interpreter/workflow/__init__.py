@@ -30,7 +30,7 @@ PASSTHROUGH_MODULES = (
     "interpreter.contract",
     # This package itself, the workflow's module included: the sandbox would otherwise
     # run it again for every run (the class body, and the SDK's inspection of every
-    # member of the class and its mixins: a twentieth of the worker's CPU per saga).
+    # member of the class and its mixins: about a tenth of the worker's CPU per saga).
     # So no module here is checked by the sandbox at run time; the imports they may
     # use are checked instead by tests/interpreter/test_workflow_imports.py.
     "interpreter.workflow",
